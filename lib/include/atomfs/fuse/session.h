@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+//
+// A FUSE session: one mount, its INIT negotiation, the worker threads that
+// read requests from a transport and dispatch them to a Filesystem, and the
+// counters that say exactly which requests the kernel sent.
+#pragma once
+
+#include <atomfs/fuse/filesystem.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace atomfs::fuse {
+
+class Transport;
+class Stats;
+
+struct MountOptions {
+	std::string mountpoint;
+	std::string fsname;  // shown in /proc/mounts as the source
+	std::string subtype; // "atomfs" -> type fuse.atomfs
+	bool allow_other = false;
+	bool default_permissions = false;
+	bool read_only = false;
+	// Further comma-separated options passed to the kernel / fusermount3
+	// unchanged (e.g. "noatime", "nosuid").
+	std::vector<std::string> extra;
+};
+
+struct SessionOptions {
+	unsigned threads = 4;                // worker threads, each with a cloned /dev/fuse fd
+	std::uint32_t max_write = 1u << 20;  // bytes; bounded by max_pages
+	std::uint32_t max_readahead = 1u << 20;
+	std::uint32_t max_pages = 256;
+	bool writeback_cache = false;        // ask for FUSE_WRITEBACK_CACHE
+	bool passthrough = false;            // ask for FUSE_PASSTHROUGH (backing fds)
+	bool posix_acl = false;              // ask for FUSE_POSIX_ACL
+	bool debug = false;                  // decoded request/reply log on stderr
+	std::string stats_path;              // if set: JSON counters rewritten on SIGUSR1 and at exit
+};
+
+class Session {
+public:
+	// Mounts (mount(2) as root, fusermount3 otherwise) and returns a session
+	// ready to run(), or nullptr with a one-line reason in `error` (for
+	// example a stale mount left by a killed server on the mountpoint).
+	static std::unique_ptr<Session> mount(Filesystem &fs, const MountOptions &mount,
+					      const SessionOptions &opts, std::string &error);
+	// Serves an already open transport (the fake kernel in unit tests).
+	static std::unique_ptr<Session> attach(Filesystem &fs, std::unique_ptr<Transport> t,
+					       const SessionOptions &opts);
+
+	virtual ~Session() = default;
+
+	// Serves requests until the filesystem is unmounted (umount, fusermount3
+	// -u, DESTROY) or exit() is called (SIGINT/SIGTERM handlers call it);
+	// then unmounts if still mounted. Returns 0 on a clean end.
+	virtual int run() = 0;
+	// Async-signal-safe: ask run() to unmount and return.
+	virtual void exit() = 0;
+
+	// Notifications to the kernel (0 or a positive errno; ENOENT when the
+	// kernel no longer knows the node/name is normal).
+	virtual Errno notify_inval_entry(NodeId parent, std::string_view name) = 0;
+	virtual Errno notify_inval_inode(NodeId node, std::int64_t off, std::int64_t len) = 0;
+
+	// Kernel FUSE passthrough: register an open backing fd, get an id for
+	// OpenFile::backing_id (>0), or a negative errno when unsupported.
+	virtual int open_backing(int fd) = 0;
+	virtual void close_backing(int backing_id) = 0;
+
+	// What INIT settled (valid once the first request other than INIT runs).
+	virtual const ConnectionInfo &connection() const = 0;
+
+	// Per-opcode counters and latency histograms, exact; as JSON.
+	virtual std::string stats_json() const = 0;
+};
+
+} // namespace atomfs::fuse
