@@ -31,13 +31,14 @@ shopt -s nullglob
 patches=("$top"/kernel/patches/*.patch)
 shopt -u nullglob
 
-# The cache key: everything that changes the resulting bzImage.
+# The cache key: everything that changes the resulting bzImage. Bump recipe_version
+# when a change below alters the image (the configuration steps, the make flags).
+recipe_version=1
 pkgver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || stat -c %s-%Y "$tarball")
 key=$( {
 	echo "source $pkgver debug $debug"
 	for f in "${patches[@]}" "${fragments[@]}"; do echo "== ${f#"$top"/}"; cat "$f"; done
-	# the build recipe itself is an input too
-	sed -n '/^# --- recipe/,$p' "$0"
+	echo "recipe $recipe_version"
 } | sha256sum | cut -c1-16)
 variant=$([ "$debug" = 1 ] && echo debug || echo normal)
 dir="$cache/kernel-$variant-$key"
@@ -50,7 +51,6 @@ if [ -s "$image" ]; then
 	exit 0
 fi
 
-# --- recipe (hashed into the cache key)
 mkdir -p "$cache"
 exec 9>"$cache/.lock-$variant-$key"
 flock 9 # two runs with the same inputs wait for each other instead of racing
@@ -74,7 +74,8 @@ done
 
 echo "build-kernel: configuring ($variant: tinyconfig + ${fragments[*]##*/})" >&2
 make -C "$src" -s ARCH=x86_64 tinyconfig >&2
-"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "${fragments[@]}" >"$dir/merge.log" 2>&1 ||
+# (run from $dir: merge_config.sh leaves temp files in the current directory)
+(cd "$dir" && "$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "${fragments[@]}") >"$dir/merge.log" 2>&1 ||
 	{ cat "$dir/merge.log" >&2; die "merge_config failed"; }
 make -C "$src" -s ARCH=x86_64 olddefconfig >&2
 
@@ -99,5 +100,7 @@ fi
 cp "$src/arch/x86/boot/bzImage" "$image.tmp"
 cp "$src/.config" "$dir/config"
 mv "$image.tmp" "$image"
+# The tree is ~2 GB once built; keep it only on request (for addr2line and the like).
+[ "${ATOMFS_KEEP_KERNEL_SRC:-0}" = 1 ] || rm -rf "$src"
 echo "build-kernel: built $variant kernel in $(( $(date +%s) - start ))s" >&2
 echo "$image"

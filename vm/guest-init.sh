@@ -20,6 +20,11 @@ mount -t proc proc $r/proc
 mount -t sysfs sysfs $r/sys
 mount -t devtmpfs devtmpfs $r/dev
 mkdir -p $r/dev/pts $r/dev/shm 2>/dev/null
+# devtmpfs lacks the /dev/fd links that bash process substitution needs
+ln -sf /proc/self/fd $r/dev/fd
+ln -sf /proc/self/fd/0 $r/dev/stdin
+ln -sf /proc/self/fd/1 $r/dev/stdout
+ln -sf /proc/self/fd/2 $r/dev/stderr
 mount -t devpts devpts $r/dev/pts
 mount -t fusectl fusectl $r/sys/fs/fuse/connections 2>/dev/null
 for d in tmp run var/tmp dev/shm; do
