@@ -14,3 +14,7 @@ stage "build"
 bash scripts/build.sh
 stage "unit and mounted tests (host kernel)"
 ctest --test-dir build --output-on-failure -j1
+stage "guest suite (patched kernel in QEMU)"
+bash tests/guest/run-suite.sh
+stage "guest concurrency (debug kernel: lockdep, KASAN)"
+ATOMFS_STRESS_SECONDS=10 bash tests/guest/run-suite.sh --debug --only concurrency
