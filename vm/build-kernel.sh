@@ -102,5 +102,7 @@ cp "$src/.config" "$dir/config"
 mv "$image.tmp" "$image"
 # The tree is ~2 GB once built; keep it only on request (for addr2line and the like).
 [ "${ATOMFS_KEEP_KERNEL_SRC:-0}" = 1 ] || rm -rf "$src"
+# Keep the three newest kernels of this variant; older inputs are unlikely to return.
+ls -1dt "$cache"/kernel-"$variant"-* 2>/dev/null | tail -n +4 | xargs -r rm -rf
 echo "build-kernel: built $variant kernel in $(( $(date +%s) - start ))s" >&2
 echo "$image"
