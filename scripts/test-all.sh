@@ -14,6 +14,8 @@ stage "build"
 bash scripts/build.sh
 stage "unit and mounted tests (host kernel)"
 ctest --test-dir build --output-on-failure -j1
+stage "VM harness self-check"
+bash vm/selftest.sh
 stage "guest suite (patched kernel in QEMU)"
 bash tests/guest/run-suite.sh
 stage "guest concurrency (debug kernel: lockdep, KASAN)"
