@@ -1,6 +1,7 @@
 # Bounded-time concurrency (meant for the debug kernel: lockdep, KASAN): threads open,
-# create, truncate, unlink, rename and stat names in one directory through atomfs for
-# ~20 s. Only ENOENT/EEXIST are expected errnos; afterwards the mount and the source
+# create, truncate, unlink, rename, mkdir, rmdir and stat names in one directory
+# through atomfs, ATOMFS_STRESS_SECONDS (default 10) per cache mode. Only ENOENT,
+# EEXIST, EISDIR and ENOTDIR are expected errnos; afterwards the mount and the source
 # agree. vm/run.sh fails the run on any kernel report.
 . "$(dirname "$0")/lib.sh"
 secs=${ATOMFS_STRESS_SECONDS:-10}
