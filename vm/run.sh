@@ -106,7 +106,7 @@ else
 fi
 
 # Kernel reports: scan the live console and the final dmesg buffer.
-splat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|lockdep|suspicious RCU usage|KASAN|UBSAN|list_add corruption|list_del corruption|INFO: task .* blocked|soft lockup|hard LOCKUP|Call Trace'
+splat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN:|UBSAN:|list_add corruption|list_del corruption|INFO: task .* blocked|soft lockup|hard LOCKUP|Call Trace'
 if grep -Eq "$splat" "$console" "$io/dmesg.txt" 2>/dev/null; then
 	echo "vm/run.sh: FAIL: the kernel log holds a report:" >&2
 	log=$console; [ -s "$io/dmesg.txt" ] && log="$io/dmesg.txt" # dmesg: complete, no console loss
