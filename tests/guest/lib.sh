@@ -5,7 +5,7 @@
 #   atomfs_remount                             stop + start with the same arguments (cold cache)
 #   counts_reset                               remember the current counters as zero
 #   count OPCODE                               requests of OPCODE since counts_reset
-#   expect_counts "OPEN_ATOMIC=1 LOOKUP=0 ..." assert exact counts since counts_reset
+#   expect_counts "OPEN_ATOMIC=1 LOOKUP=0 ..." assert exact counts since counts_reset, then reset
 #   expect_eq WHAT EXPECTED ACTUAL             assert equality (prints both on failure)
 #   probe ARGS...                              run the fsprobe helper
 #   fresh_source                               an empty source directory on tmpfs or ext4
@@ -129,7 +129,8 @@ _count_diff() {
 
 count() { _count_diff "$1" | cut -d= -f2; }
 
-# expect_counts "OPEN_ATOMIC=1 LOOKUP=0": exact request counts since counts_reset.
+# expect_counts "OPEN_ATOMIC=1 LOOKUP=0": exact request counts since counts_reset;
+# resets the counters afterwards, so consecutive checks each cover one step.
 expect_counts() {
 	local want=$1 names=() w got
 	for w in $want; do names+=("${w%%=*}"); done
@@ -140,6 +141,7 @@ expect_counts() {
 		fail "request counts: want [$want] got [$got]"
 	fi
 	note "counts ok: $got"
+	cp "$WORK/now.json" "$_afs_base"
 }
 
 expect_eq() {
