@@ -94,6 +94,9 @@ elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 
 status=0
 boot=$(sed -n 's/^ATOMFS-BOOT-SECONDS=//p' "$io/boot" 2>/dev/null || true)
+# Wall-clock boot time: the guest writes io/boot (on the host's disk) just before the command.
+boot_wall=?
+[ -e "$io/boot" ] && boot_wall=$(printf '%.1f' "$(echo "$(stat -c %.3Y "$io/boot") - $start" | bc)")
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "vm/run.sh: FAIL: guest still running after ${timeout}s, killed" >&2
 	status=124
@@ -117,8 +120,8 @@ if [ "$status" != 0 ]; then
 	echo "vm/run.sh: last console lines:" >&2
 	tail -n 25 "$console" | tr -d '\r' | sed 's/^/  | /' >&2
 fi
-printf 'vm/run.sh: exit %s; boot to command %ss (guest clock), total %.1fs; console log: %s\n' \
-	"$status" "${boot:-?}" "$elapsed" "$console" >&2
+printf 'vm/run.sh: exit %s; boot to command %ss (guest clock %ss), total %.1fs; console log: %s\n' \
+	"$status" "$boot_wall" "${boot:-?}" "$elapsed" "$console" >&2
 # Keep only the last 20 runs' logs.
 ls -1dt "$cache"/runs/run-* 2>/dev/null | tail -n +21 | xargs -r rm -rf
 exit "$status"
