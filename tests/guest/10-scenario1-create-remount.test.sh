@@ -1,12 +1,15 @@
-# Cover letter scenario 1 (and 6: again with --nocache): create a file through the
-# mount, remount to drop the cache, read it back, remove it. Each open is exactly one
-# FUSE_OPEN_ATOMIC and no LOOKUP/OPEN/CREATE.
+# Cover letter scenario 1 (and 6: again with --nocache), over tmpfs and ext4: create
+# a file through the mount, remount to drop the cache, read it back, remove it.
+# Each open is exactly one FUSE_OPEN_ATOMIC and no LOOKUP/OPEN/CREATE.
 . "$(dirname "$0")/lib.sh"
 
-for mode in default --nocache; do
-	note "== atomfs $mode"
+fstypes=(tmpfs)
+[ -z "${ATOMFS_EXT4:-}" ] || fstypes+=(ext4)
+for run in "${fstypes[@]/%/:default}" "${fstypes[@]/%/:--nocache}"; do
+	fstype=${run%%:*} mode=${run#*:}
+	note "== atomfs $mode over $fstype"
 	opts=(); [ "$mode" = default ] || opts=("$mode")
-	src=$(fresh_source)
+	src=$(SOURCE_FS=$fstype fresh_source)
 	mnt=$WORK/mnt
 	rm -f "$src/file"
 	atomfs_start "$src" "$mnt" "${opts[@]}"

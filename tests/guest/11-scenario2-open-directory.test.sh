@@ -1,12 +1,15 @@
 # Cover letter scenario 2 (and 6: again with --nocache): open a directory through
-# the mount. One FUSE_OPEN_ATOMIC, no LOOKUP and no OPENDIR (the server makes the
+# the mount (over tmpfs and ext4). One FUSE_OPEN_ATOMIC, no LOOKUP and no OPENDIR (the server makes the
 # directory handle inside OPEN_ATOMIC); results equal the native ones.
 . "$(dirname "$0")/lib.sh"
 
-for mode in default --nocache; do
-	note "== atomfs $mode"
+fstypes=(tmpfs)
+[ -z "${ATOMFS_EXT4:-}" ] || fstypes+=(ext4)
+for run in "${fstypes[@]/%/:default}" "${fstypes[@]/%/:--nocache}"; do
+	fstype=${run%%:*} mode=${run#*:}
+	note "== atomfs $mode over $fstype"
 	opts=(); [ "$mode" = default ] || opts=("$mode")
-	src=$(fresh_source)
+	src=$(SOURCE_FS=$fstype fresh_source)
 	mnt=$WORK/mnt
 	mkdir "$src/dir"
 	touch "$src/dir/inside"
