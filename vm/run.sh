@@ -85,6 +85,8 @@ echo "vm/run.sh: booting $(basename "$(dirname "$kernel")") (logs: $run)" >&2
 start=$(date +%s.%N)
 timeout --kill-after=10 "$timeout" "${qemu[@]}" </dev/null >"$run/qemu.log" 2>&1 &
 qpid=$!
+# On ^C or kill, take the guest down with us (timeout passes TERM on to QEMU).
+trap 'kill -TERM "$qpid" 2>/dev/null; exit 130' INT TERM
 tail -n +1 --pid="$qpid" -f "$output" &
 tpid=$!
 qrc=0
