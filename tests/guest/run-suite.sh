@@ -19,8 +19,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-for bin in fs/atomfs/atomfs tests/guest/fsprobe; do
-	[ -x "$build/$bin" ] || { echo "run-suite: error: $build/$bin missing; run scripts/build.sh first" >&2; exit 1; }
+for bin in "${ATOMFS_BIN:-$build/fs/atomfs/atomfs}" "${ATOMFS_FSPROBE:-$build/tests/guest/fsprobe}"; do
+	[ -x "$bin" ] || { echo "run-suite: error: $bin missing; run scripts/build.sh first" >&2; exit 1; }
 done
 # vm/run.sh would build the kernel too; building here keeps its time out of the boot.
 bash "$top/vm/build-kernel.sh" "${debug[@]}" >/dev/null
