@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: MIT
+//
+// Acting as the caller for one operation.
+//
+// Files created through the mount must belong to the process that created
+// them, as on a native filesystem: owner = caller's fsuid, group = caller's
+// fsgid (or the directory's group when it is set-group-ID), and the caller's
+// umask applied unless the parent has a default ACL. Creating as root and
+// chown()ing afterwards would leave a window with a root-owned file, would
+// ignore setgid directories and could not honour default ACLs, so we switch
+// the worker thread's fsuid/fsgid around the creating syscall instead.
+//
+// setfsuid/setfsgid are per thread on Linux (the raw syscalls; glibc does not
+// broadcast them to other threads as it does for setuid), so other requests
+// served concurrently keep root's identity. The umask is per process unless
+// the thread unshares CLONE_FS; each worker does that once, lazily, and then
+// sets its own umask per request.
+//
+// Supplementary groups: FUSE tells the server only uid/gid/pid, so the
+// thread keeps the server's groups. With allow_other we turn on
+// default_permissions, so the kernel has already checked permissions with
+// the caller's full group list before the request reaches us.
+#pragma once
+
+#include <atomfs/fuse/filesystem.h>
+
+#include <sched.h>
+#include <sys/fsuid.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace atomfs::fs {
+
+class ScopedCreds {
+public:
+	// enabled: false when the server is not root (it cannot switch).
+	ScopedCreds(const fuse::Caller &c, bool enabled) : on_(enabled)
+	{
+		if (!on_)
+			return;
+		// gid first: after dropping fsuid we would still be allowed to, but
+		// keep the order the kernel's own helpers use.
+		::syscall(SYS_setfsgid, c.gid);
+		::syscall(SYS_setfsuid, c.uid);
+	}
+	~ScopedCreds()
+	{
+		if (!on_)
+			return;
+		::syscall(SYS_setfsuid, 0);
+		::syscall(SYS_setfsgid, 0);
+	}
+	ScopedCreds(const ScopedCreds &) = delete;
+	ScopedCreds &operator=(const ScopedCreds &) = delete;
+
+private:
+	bool on_;
+};
+
+// Sets this thread's umask for a creating call; returns false when the
+// thread cannot have its own umask (the caller must then mask the mode).
+inline bool set_thread_umask(mode_t umask_bits)
+{
+	thread_local int state = 0; // 0 unknown, 1 own fs struct, -1 shared
+	if (state == 0)
+		state = ::unshare(CLONE_FS) == 0 ? 1 : -1;
+	if (state < 0)
+		return false;
+	::umask(umask_bits & 07777);
+	return true;
+}
+
+} // namespace atomfs::fs

@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: MIT
+//
+// Opening files (open, create, tmpfile and the one-step open_atomic) and the
+// operations on open files.
+//
+// Reply flags:
+// - FOPEN_NOFLUSH: close(2) sends FLUSH only to let the server write back
+//   or drop per-owner state. We keep no POSIX lock state (locks are left to
+//   the kernel: we never ask for FUSE_POSIX_LOCKS) and write data through at
+//   WRITE time, so FLUSH has nothing to do unless the kernel itself holds
+//   dirty pages. In 6.12 fuse_flush() ignores NOFLUSH when writeback caching
+//   is on (it must write dirty pages back first), so we set it on every open
+//   without writeback and on read-only opens with it.
+// - FOPEN_KEEP_CACHE: when caching, if the file's mtime and size are what we
+//   saw at the previous open or release, nobody changed it behind the
+//   kernel's page cache.
+// - FOPEN_PARALLEL_DIRECT_WRITES: pwrite() on one fd is safe concurrently.
+// - Kernel passthrough (when granted): regular files get a backing id, and
+//   only the flags the kernel allows with it (no KEEP_CACHE).
+#include "passthrough.h"
+
+#include "creds.h"
+#include "util.h"
+
+#include <atomfs/fuse/session.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+namespace atomfs::fs {
+
+static std::int64_t mtime_ns(const struct stat &st)
+{
+	return (std::int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+std::uint32_t AtomFs::open_reply_flags(Inode &in, int flags, const struct stat &st)
+{
+	std::uint32_t f = wire::FOPEN_PARALLEL_DIRECT_WRITES;
+	if (!writeback_ || (flags & O_ACCMODE) == O_RDONLY)
+		f |= wire::FOPEN_NOFLUSH;
+	std::int64_t m = mtime_ns(st), sz = st.st_size;
+	std::int64_t old_m = in.stamp_mtime_ns.exchange(m, std::memory_order_relaxed);
+	std::int64_t old_sz = in.stamp_size.exchange(sz, std::memory_order_relaxed);
+	if (cfg_.cache && old_m == m && old_sz == sz && !(flags & O_TRUNC))
+		f |= wire::FOPEN_KEEP_CACHE;
+	return f;
+}
+
+// The flags for a backing open: the kernel's writeback cache may read pages
+// of a write-only file and appends itself.
+static int backing_flags(int flags, bool writeback)
+{
+	int f = flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_NOFOLLOW);
+	if (writeback) {
+		if ((f & O_ACCMODE) == O_WRONLY)
+			f = (f & ~O_ACCMODE) | O_RDWR;
+		f &= ~O_APPEND;
+	}
+	return f | O_CLOEXEC;
+}
+
+// Makes the FileHandle for an open fd (owned) and fills the open reply.
+static std::uint64_t install_file(HandleTable<FileHandle> &files, int fd, int flags,
+				  std::shared_ptr<Inode> in, int backing_id)
+{
+	auto h = std::make_shared<FileHandle>();
+	h->fd = fd;
+	h->writable = (flags & O_ACCMODE) != O_RDONLY;
+	h->inode = std::move(in);
+	h->backing_id = backing_id;
+	return files.add(std::move(h));
+}
+
+fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &in, int path_fd,
+			      int flags, const struct stat *st, fuse::OpenFile &out)
+{
+	// Reopening the O_PATH fd through /proc: the object is the one we
+	// resolved without following links, so O_NOFOLLOW is already honoured.
+	ProcPath proc(path_fd);
+	int fd = ::open(proc.c_str(), backing_flags(flags, writeback_));
+	if (fd < 0)
+		return errno;
+	struct stat now;
+	if (!st) {
+		if (::fstat(fd, &now) != 0) {
+			int e = errno;
+			::close(fd);
+			return e;
+		}
+		st = &now;
+	}
+	out = {};
+	out.open_flags = open_reply_flags(*in, flags, *st);
+	int backing = 0;
+	if (passthrough_ && !passthrough_failed_.load(std::memory_order_relaxed) && req.session) {
+		backing = req.session->open_backing(fd);
+		if (backing > 0) {
+			out.backing_id = backing;
+			out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH |
+							    wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
+					 wire::FOPEN_PASSTHROUGH;
+		} else {
+			// Not offered after all: stop trying for every open.
+			passthrough_failed_ = true;
+			backing = 0;
+		}
+	}
+	out.fh = install_file(files_, fd, flags, in, backing);
+	return 0;
+}
+
+fuse::Errno AtomFs::open(const Request &req, NodeId node, int flags, fuse::OpenFile &out)
+{
+	charge_latency();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	if (in->is_dir())
+		return EISDIR;
+	if (!in->is_reg())
+		return EINVAL; // the kernel opens special files itself
+	return open_file(req, in, fd.get(), flags, nullptr, out);
+}
+
+fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
+				  fuse::OpenFile &out, int flags)
+{
+	std::shared_ptr<Inode> in;
+	if (Errno e = entry_from_fd(fd, false, entry, &in)) {
+		::close(fd);
+		return e;
+	}
+	out = {};
+	out.open_flags = open_reply_flags(*in, flags, entry.attr);
+	out.open_flags &= ~wire::FOPEN_KEEP_CACHE; // new file: nothing cached
+	int backing = 0;
+	if (passthrough_ && !passthrough_failed_.load(std::memory_order_relaxed) && req.session) {
+		backing = req.session->open_backing(fd);
+		if (backing > 0) {
+			out.backing_id = backing;
+			out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH |
+							    wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
+					 wire::FOPEN_PASSTHROUGH;
+		} else {
+			passthrough_failed_ = true;
+			backing = 0;
+		}
+	}
+	out.fh = install_file(files_, fd, flags, std::move(in), backing);
+	return 0;
+}
+
+fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view name, int flags,
+			   mode_t mode, mode_t umask, Entry &entry, fuse::OpenFile &out)
+{
+	charge_latency();
+	Name n(name);
+	if (n.err)
+		return n.err;
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = node_fd(parent, p, pfd))
+		return e;
+	if (!p->is_dir())
+		return ENOTDIR;
+	int fd;
+	{
+		ScopedCreds c(req.caller, as_root_);
+		if (!set_thread_umask(umask))
+			mode &= ~umask;
+		// The kernel sends CREATE for a name it believes absent; never
+		// follow a symlink someone put there meanwhile.
+		fd = ::openat(pfd.get(), n.c_str(),
+			      backing_flags(flags, writeback_) | O_CREAT | O_NOFOLLOW |
+				      (flags & O_EXCL),
+			      mode & 07777);
+		if (fd < 0)
+			return errno;
+	}
+	return finish_create(req, fd, entry, out, flags);
+}
+
+fuse::Errno AtomFs::open_dir(int path_fd, fuse::OpenFile &out)
+{
+	ProcPath proc(path_fd);
+	int fd = ::open(proc.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	auto h = std::make_shared<DirHandle>();
+	h->fd = fd;
+	out = {};
+	out.fh = dirs_.add(std::move(h));
+	return 0;
+}
+
+// One backend step per request: see the comment in passthrough.h and
+// docs in README. Every exit path either returns an error with no lookup
+// counted, or an entry whose lookup is counted exactly once.
+fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_view name,
+				int flags, mode_t mode, mode_t umask, fuse::AtomicOpen &out)
+{
+	if (!cfg_.atomic_open)
+		return ENOSYS;
+	charge_latency();
+	Name n(name);
+	if (n.err)
+		return n.err;
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = node_fd(parent, p, pfd))
+		return e;
+	if (!p->is_dir())
+		return ENOTDIR;
+	const bool creat = flags & O_CREAT;
+	const bool excl = creat && (flags & O_EXCL);
+	const int acc = flags & O_ACCMODE;
+
+	// Bounded: each turn means another client created then removed the name
+	// between our two syscalls.
+	for (int attempt = 0; attempt < 64; attempt++) {
+		if (creat) {
+			int fd;
+			{
+				ScopedCreds c(req.caller, as_root_);
+				mode_t m = mode;
+				if (!set_thread_umask(umask))
+					m &= ~umask;
+				fd = ::openat(pfd.get(), n.c_str(),
+					      backing_flags(flags, writeback_) | O_CREAT | O_EXCL |
+						      O_NOFOLLOW,
+					      m & 07777);
+			}
+			if (fd >= 0) {
+				out.file.emplace();
+				if (Errno e = finish_create(req, fd, out.entry, *out.file,
+							    flags)) {
+					out.file.reset();
+					return e;
+				}
+				out.created = true;
+				return 0;
+			}
+			if (errno != EEXIST)
+				return errno;
+			if (excl)
+				return EEXIST;
+		}
+
+		// The name exists (or we were not asked to create it): look at it
+		// without opening it, so that a FIFO cannot block us and a symlink
+		// is never followed.
+		int path = ::openat(pfd.get(), n.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (path < 0) {
+			if (errno == ENOENT && creat)
+				continue; // removed since our O_EXCL create: try again
+			return errno;
+		}
+		struct stat st;
+		if (::fstatat(path, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+			int e = errno;
+			::close(path);
+			return e;
+		}
+		Errno err = 0;
+		if (S_ISDIR(st.st_mode)) {
+			if (creat || acc != O_RDONLY)
+				err = EISDIR;
+		} else if (S_ISREG(st.st_mode) && (flags & O_DIRECTORY)) {
+			err = ENOTDIR;
+		}
+		if (err) {
+			::close(path);
+			return err;
+		}
+
+		// The table takes `path` over (or closes it): open the file from
+		// our own duplicate.
+		int probe = ::fcntl(path, F_DUPFD_CLOEXEC, 0);
+		if (probe < 0) {
+			int e = errno;
+			::close(path);
+			return e;
+		}
+		std::shared_ptr<Inode> in;
+		err = 0;
+		in = table_.intern(st, path, probe, err);
+		if (!in) {
+			::close(probe);
+			return err;
+		}
+		fill_entry(*in, st, out.entry);
+		out.created = false;
+		if (S_ISREG(st.st_mode))
+			err = open_file(req, in, probe, flags, &st, out.file.emplace());
+		else if (S_ISDIR(st.st_mode))
+			err = open_dir(probe, out.file.emplace());
+		::close(probe);
+		if (err) {
+			out.file.reset();
+			table_.forget(in->nodeid, 1); // undo the lookup we counted
+			return err;
+		}
+		// Symlinks, FIFOs, sockets and devices: entry only; the kernel
+		// follows the link or opens the node itself.
+		return 0;
+	}
+	return EAGAIN;
+}
+
+fuse::Errno AtomFs::tmpfile(const Request &req, NodeId parent, int flags, mode_t mode,
+			    mode_t umask, Entry &entry, fuse::OpenFile &out)
+{
+	charge_latency();
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = node_fd(parent, p, pfd))
+		return e;
+	if (!p->is_dir())
+		return ENOTDIR;
+	int f = backing_flags(flags, writeback_) & ~(O_TMPFILE | O_DIRECTORY);
+	if ((f & O_ACCMODE) == O_RDONLY)
+		f |= O_RDWR;
+	int fd;
+	{
+		ScopedCreds c(req.caller, as_root_);
+		if (!set_thread_umask(umask))
+			mode &= ~umask;
+		fd = ::openat(pfd.get(), ".", f | O_TMPFILE, mode & 07777);
+		if (fd < 0)
+			return errno;
+	}
+	return finish_create(req, fd, entry, out, flags);
+}
+
+fuse::Errno AtomFs::read(const Request &, NodeId, std::uint64_t fh, std::uint64_t off,
+			 fuse::ReadBuffer &out)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	auto space = out.space();
+	std::size_t done = 0;
+	// A short READ reply means end of file to the kernel: fill it.
+	while (done < space.size()) {
+		ssize_t n = ::pread(h->fd, space.data() + done, space.size() - done, off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return errno;
+		}
+		if (n == 0)
+			break;
+		done += n;
+	}
+	out.commit(done);
+	return 0;
+}
+
+fuse::Errno AtomFs::write(const Request &, NodeId, std::uint64_t fh, std::uint64_t off,
+			  std::span<const std::byte> data, std::uint32_t, std::size_t &written)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	std::size_t done = 0;
+	while (done < data.size()) {
+		ssize_t n = ::pwrite(h->fd, data.data() + done, data.size() - done, off + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (done)
+				break;
+			return errno;
+		}
+		done += n;
+	}
+	written = done;
+	return 0;
+}
+
+fuse::Errno AtomFs::flush(const Request &, NodeId, std::uint64_t fh, std::uint64_t)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	// Closing a duplicate is what close(2) would do on the backing file
+	// (NFS-style close-to-open flush, backend lock release).
+	int d = ::fcntl(h->fd, F_DUPFD_CLOEXEC, 0);
+	if (d < 0)
+		return errno;
+	if (::close(d) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::release(const Request &req, NodeId, std::uint64_t fh, int)
+{
+	auto h = files_.take(fh);
+	if (!h)
+		return EBADF;
+	if (h->backing_id > 0 && req.session)
+		req.session->close_backing(h->backing_id);
+	if (h->writable && h->inode) {
+		// Our own writes are in the kernel's cache already: remember the
+		// result so the next open may keep it.
+		struct stat st;
+		if (::fstat(h->fd, &st) == 0) {
+			h->inode->stamp_mtime_ns.store(mtime_ns(st), std::memory_order_relaxed);
+			h->inode->stamp_size.store(st.st_size, std::memory_order_relaxed);
+		}
+	}
+	return 0;
+}
+
+fuse::Errno AtomFs::fsync(const Request &, NodeId, std::uint64_t fh, bool datasync)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	if ((datasync ? ::fdatasync(h->fd) : ::fsync(h->fd)) != 0)
+		return errno;
+	return 0;
+}
+
+// flock(2) on the backing file from the open file's own fd: one lock per
+// open file description, as flock semantics want, and visible to processes
+// using the source directly. A blocking request blocks one worker thread.
+fuse::Errno AtomFs::flock(const Request &, NodeId, std::uint64_t fh, std::uint64_t, int op)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	if (::flock(h->fd, op) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::fallocate(const Request &, NodeId, std::uint64_t fh, int mode,
+			      std::uint64_t off, std::uint64_t len)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	if (::fallocate(h->fd, mode, off, len) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::copy_file_range(const Request &, NodeId, std::uint64_t in_fh,
+				    std::uint64_t in_off, NodeId, std::uint64_t out_fh,
+				    std::uint64_t out_off, std::uint64_t len, std::uint64_t flags,
+				    std::size_t &copied)
+{
+	auto in = files_.get(in_fh);
+	auto out = files_.get(out_fh);
+	if (!in || !out)
+		return EBADF;
+	loff_t io = in_off, oo = out_off;
+	ssize_t n = ::copy_file_range(in->fd, &io, out->fd, &oo, len, flags);
+	if (n < 0)
+		return errno;
+	copied = n;
+	return 0;
+}
+
+fuse::Errno AtomFs::lseek(const Request &, NodeId, std::uint64_t fh, std::uint64_t off,
+			  int whence, std::uint64_t &result)
+{
+	auto h = files_.get(fh);
+	if (!h)
+		return EBADF;
+	off_t r = ::lseek(h->fd, off, whence);
+	if (r < 0)
+		return errno;
+	result = r;
+	return 0;
+}
+
+} // namespace atomfs::fs

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: MIT
+//
+// atomfs: construction, INIT, and the operations on names and attributes.
+// Opening (open, create, open_atomic, tmpfile) and data are in open.cc,
+// directories in dir.cc, extended attributes in xattr.cc.
+#include "passthrough.h"
+
+#include "creds.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace atomfs::fs {
+
+FileHandle::~FileHandle()
+{
+	if (fd >= 0)
+		::close(fd);
+}
+
+DirHandle::~DirHandle()
+{
+	if (fd >= 0)
+		::close(fd);
+}
+
+// Half of the fd limit for cached inode fds; the rest is for open files,
+// directory handles and the library.
+static std::size_t default_fd_budget()
+{
+	struct rlimit rl {};
+	if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 4096;
+	std::size_t n = rl.rlim_cur / 2;
+	return n < 64 ? 64 : n;
+}
+
+AtomFs::AtomFs(const Config &cfg, int root_fd)
+    : cfg_(cfg), table_(root_fd, cfg.fd_budget ? cfg.fd_budget : default_fd_budget()),
+      as_root_(::geteuid() == 0)
+{
+	if (!cfg_.cache) {
+		cfg_.timeout = 0;
+		cfg_.writeback = false;
+	}
+}
+
+AtomFs::~AtomFs() = default;
+
+std::unique_ptr<AtomFs> AtomFs::create(const Config &cfg, std::string &error)
+{
+	int fd = ::open(cfg.source.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		error = "cannot open source " + cfg.source + ": " + std::strerror(errno);
+		return nullptr;
+	}
+	return std::make_unique<AtomFs>(cfg, fd);
+}
+
+std::string AtomFs::stats_json_fields() const
+{
+	char buf[160];
+	std::snprintf(buf, sizeof(buf),
+		      "\"inodes\": %zu, \"cached_fds\": %zu, \"file_handles\": %s",
+		      table_.size(), table_.open_fds(),
+		      table_.handles_enabled() ? "true" : "false");
+	return buf;
+}
+
+void AtomFs::init(const fuse::ConnectionInfo &info, std::uint64_t &want)
+{
+	// want holds what we asked for (SessionOptions) and the kernel offers.
+	if (!(cfg_.cache && cfg_.writeback))
+		want &= ~wire::FUSE_WRITEBACK_CACHE;
+	writeback_ = want & wire::FUSE_WRITEBACK_CACHE;
+	// The kernel refuses passthrough together with writeback caching, and
+	// registering backing files needs CAP_SYS_ADMIN.
+	if (!(cfg_.passthrough && as_root_) || writeback_)
+		want &= ~wire::FUSE_PASSTHROUGH;
+	passthrough_ = want & wire::FUSE_PASSTHROUGH;
+}
+
+void AtomFs::destroy() {}
+
+void AtomFs::charge_latency() const
+{
+	if (cfg_.meta_latency.count() <= 0)
+		return;
+	struct timespec ts;
+	ts.tv_sec = cfg_.meta_latency.count() / 1000000000;
+	ts.tv_nsec = cfg_.meta_latency.count() % 1000000000;
+	while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+	}
+}
+
+fuse::Errno AtomFs::node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd)
+{
+	inode = table_.get(id);
+	if (!inode)
+		return ESTALE;
+	return table_.fd(inode, fd);
+}
+
+void AtomFs::fill_entry(const Inode &in, const struct stat &st, Entry &out) const
+{
+	out.nodeid = in.nodeid;
+	out.generation = in.generation;
+	out.attr = st;
+	out.entry_timeout = cfg_.timeout;
+	out.attr_timeout = cfg_.timeout;
+}
+
+fuse::Errno AtomFs::entry_from_fd(int fd, bool fd_is_path, Entry &out,
+				  std::shared_ptr<Inode> *inode)
+{
+	struct stat st;
+	if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) {
+		int e = errno;
+		if (fd_is_path)
+			::close(fd);
+		return e;
+	}
+	Errno err;
+	auto in = table_.intern(st, fd_is_path ? fd : -1, fd, err);
+	if (!in)
+		return err;
+	fill_entry(*in, st, out);
+	if (inode)
+		*inode = std::move(in);
+	return 0;
+}
+
+fuse::Errno AtomFs::lookup_at(int parent_fd, const char *name, Entry &out)
+{
+	int fd = ::openat(parent_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	return entry_from_fd(fd, true, out, nullptr);
+}
+
+fuse::Errno AtomFs::lookup(const Request &, NodeId parent, std::string_view name, Entry &out)
+{
+	charge_latency();
+	Name n(name);
+	if (n.err)
+		return n.err;
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = node_fd(parent, p, pfd))
+		return e;
+	// No negative entries: a name created in the source directly must show
+	// up at once, not after a timeout.
+	return lookup_at(pfd.get(), n.c_str(), out);
+}
+
+void AtomFs::forget(NodeId node, std::uint64_t nlookup)
+{
+	table_.forget(node, nlookup);
+}
+
+fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uint64_t> fh,
+			    fuse::Attr &out)
+{
+	charge_latency();
+	if (fh) {
+		if (auto h = files_.get(*fh); h && h->inode && h->inode->nodeid == node) {
+			if (::fstat(h->fd, &out.attr) != 0)
+				return errno;
+			out.timeout = cfg_.timeout;
+			return 0;
+		}
+	}
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	if (::fstatat(fd.get(), "", &out.attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+		return errno;
+	out.timeout = cfg_.timeout;
+	return 0;
+}
+
+fuse::Errno AtomFs::setattr(const Request &, NodeId node, const fuse::SetAttr &in,
+			    fuse::Attr &out)
+{
+	charge_latency();
+	std::shared_ptr<Inode> inode;
+	FdRef fd;
+	if (Errno e = node_fd(node, inode, fd))
+		return e;
+	std::shared_ptr<FileHandle> h;
+	if (in.fh)
+		h = files_.get(*in.fh);
+	int ffd = h ? h->fd : -1;
+	ProcPath proc(fd.get());
+	std::uint32_t v = in.valid;
+
+	if (v & wire::FATTR_MODE) {
+		int r = ffd >= 0 ? ::fchmod(ffd, in.attr.st_mode & 07777)
+				 : ::fchmodat(AT_FDCWD, proc.c_str(), in.attr.st_mode & 07777, 0);
+		if (r != 0)
+			return errno;
+	}
+	if (v & (wire::FATTR_UID | wire::FATTR_GID)) {
+		uid_t uid = (v & wire::FATTR_UID) ? in.attr.st_uid : (uid_t)-1;
+		gid_t gid = (v & wire::FATTR_GID) ? in.attr.st_gid : (gid_t)-1;
+		if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+			return errno;
+	}
+	if (v & wire::FATTR_SIZE) {
+		if (!inode->is_reg())
+			return inode->is_dir() ? EISDIR : EINVAL;
+		int r = (h && h->writable) ? ::ftruncate(ffd, in.attr.st_size)
+					   : ::truncate(proc.c_str(), in.attr.st_size);
+		if (r != 0)
+			return errno;
+	}
+	if (v & (wire::FATTR_ATIME | wire::FATTR_MTIME | wire::FATTR_ATIME_NOW |
+		 wire::FATTR_MTIME_NOW)) {
+		struct timespec ts[2];
+		ts[0].tv_nsec = ts[1].tv_nsec = UTIME_OMIT;
+		if (v & wire::FATTR_ATIME_NOW)
+			ts[0].tv_nsec = UTIME_NOW;
+		else if (v & wire::FATTR_ATIME)
+			ts[0] = in.attr.st_atim;
+		if (v & wire::FATTR_MTIME_NOW)
+			ts[1].tv_nsec = UTIME_NOW;
+		else if (v & wire::FATTR_MTIME)
+			ts[1] = in.attr.st_mtim;
+		int r;
+		if (ffd >= 0)
+			r = ::futimens(ffd, ts);
+		else if (inode->is_symlink())
+			r = ::utimensat(fd.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+		else
+			r = ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
+		if (r != 0)
+			return errno;
+	}
+	if (::fstatat(fd.get(), "", &out.attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+		return errno;
+	out.timeout = cfg_.timeout;
+	return 0;
+}
+
+fuse::Errno AtomFs::readlink(const Request &, NodeId node, std::span<char> buf, std::size_t &len)
+{
+	charge_latency();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	if (!in->is_symlink())
+		return EINVAL;
+	ssize_t n = ::readlinkat(fd.get(), "", buf.data(), buf.size());
+	if (n < 0)
+		return errno;
+	len = n;
+	return 0;
+}
+
+// Parent inode + fd + validated name, the start of every creating call.
+#define PARENT_AND_NAME(parent, name)                                                      \
+	Name n(name);                                                                      \
+	if (n.err)                                                                         \
+		return n.err;                                                              \
+	std::shared_ptr<Inode> p;                                                          \
+	FdRef pfd;                                                                         \
+	if (Errno e = node_fd(parent, p, pfd))                                             \
+		return e;                                                                  \
+	if (!p->is_dir())                                                                  \
+		return ENOTDIR
+
+fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view name, mode_t mode,
+			  dev_t rdev, mode_t umask, Entry &out)
+{
+	charge_latency();
+	PARENT_AND_NAME(parent, name);
+	{
+		ScopedCreds c(req.caller, as_root_);
+		if (!set_thread_umask(umask))
+			mode &= ~umask | S_IFMT;
+		if (::mknodat(pfd.get(), n.c_str(), mode, rdev) != 0)
+			return errno;
+	}
+	return lookup_at(pfd.get(), n.c_str(), out);
+}
+
+fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view name, mode_t mode,
+			  mode_t umask, Entry &out)
+{
+	charge_latency();
+	PARENT_AND_NAME(parent, name);
+	{
+		ScopedCreds c(req.caller, as_root_);
+		if (!set_thread_umask(umask))
+			mode &= ~umask;
+		if (::mkdirat(pfd.get(), n.c_str(), mode & 07777) != 0)
+			return errno;
+	}
+	return lookup_at(pfd.get(), n.c_str(), out);
+}
+
+fuse::Errno AtomFs::symlink(const Request &req, NodeId parent, std::string_view name,
+			    std::string_view target, Entry &out)
+{
+	charge_latency();
+	PARENT_AND_NAME(parent, name);
+	// The target is data, resolved by the client's VFS, never by us.
+	if (target.empty() || target.size() >= PATH_MAX ||
+	    target.find('\0') != std::string_view::npos)
+		return target.empty() ? ENOENT : (target.size() >= PATH_MAX ? ENAMETOOLONG : EINVAL);
+	char t[PATH_MAX];
+	std::memcpy(t, target.data(), target.size());
+	t[target.size()] = 0;
+	{
+		ScopedCreds c(req.caller, as_root_);
+		if (::symlinkat(t, pfd.get(), n.c_str()) != 0)
+			return errno;
+	}
+	return lookup_at(pfd.get(), n.c_str(), out);
+}
+
+void AtomFs::pin_victim(int parent_fd, const char *name, bool is_dir)
+{
+	// An evicted fd could not be re-opened from its handle once the last
+	// name is gone, yet the kernel may still use the inode (open files,
+	// fstat after unlink): keep its fd before removing the name.
+	if (!table_.handles_enabled())
+		return;
+	struct stat st;
+	if (::fstatat(parent_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	if (!is_dir && !S_ISDIR(st.st_mode) && st.st_nlink > 1)
+		return;
+	if (auto in = table_.find(st.st_dev, st.st_ino))
+		table_.pin(in);
+}
+
+fuse::Errno AtomFs::unlink(const Request &, NodeId parent, std::string_view name)
+{
+	charge_latency();
+	PARENT_AND_NAME(parent, name);
+	pin_victim(pfd.get(), n.c_str(), false);
+	if (::unlinkat(pfd.get(), n.c_str(), 0) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::rmdir(const Request &, NodeId parent, std::string_view name)
+{
+	charge_latency();
+	PARENT_AND_NAME(parent, name);
+	pin_victim(pfd.get(), n.c_str(), true);
+	if (::unlinkat(pfd.get(), n.c_str(), AT_REMOVEDIR) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::rename(const Request &, NodeId parent, std::string_view name,
+			   NodeId new_parent, std::string_view new_name, std::uint32_t flags)
+{
+	charge_latency();
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return EINVAL;
+	PARENT_AND_NAME(parent, name);
+	Name nn(new_name);
+	if (nn.err)
+		return nn.err;
+	std::shared_ptr<Inode> np;
+	FdRef npfd;
+	if (Errno e = node_fd(new_parent, np, npfd))
+		return e;
+	if (!np->is_dir())
+		return ENOTDIR;
+	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
+		pin_victim(npfd.get(), nn.c_str(), false);
+	if (::renameat2(pfd.get(), n.c_str(), npfd.get(), nn.c_str(), flags) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::link(const Request &req, NodeId node, NodeId new_parent,
+			 std::string_view new_name, Entry &out)
+{
+	charge_latency();
+	PARENT_AND_NAME(new_parent, new_name);
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	{
+		// As the caller: fs.protected_hardlinks then judges the caller,
+		// as it would natively. /proc/self/fd/N with AT_SYMLINK_FOLLOW
+		// names the inode itself (even a symlink) without needing
+		// CAP_DAC_READ_SEARCH, which the fsuid switch drops.
+		ScopedCreds c(req.caller, as_root_);
+		ProcPath proc(fd.get());
+		if (::linkat(AT_FDCWD, proc.c_str(), pfd.get(), n.c_str(), AT_SYMLINK_FOLLOW) != 0)
+			return errno;
+	}
+	return lookup_at(pfd.get(), n.c_str(), out);
+}
+
+fuse::Errno AtomFs::statfs(const Request &, NodeId node, struct statvfs &out)
+{
+	charge_latency();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	if (::fstatvfs(fd.get(), &out) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::access(const Request &req, NodeId node, int mask)
+{
+	charge_latency();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	ScopedCreds c(req.caller, as_root_);
+	ProcPath proc(fd.get());
+	if (::faccessat(AT_FDCWD, proc.c_str(), mask, AT_EACCESS) != 0)
+		return errno;
+	return 0;
+}
+
+} // namespace atomfs::fs

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: MIT
+//
+// Extended attributes, through /proc/self/fd/N (the *xattr syscalls take no
+// O_PATH fd). That path resolves to the inode itself, so it cannot reach a
+// symlink's own attributes without following it: symlinks report none and
+// refuse to get any, which is what user.* allows on symlinks anyway.
+#include "passthrough.h"
+
+#include "util.h"
+
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <string>
+
+namespace atomfs::fs {
+
+namespace {
+// xattr names are at most XATTR_NAME_MAX (255) bytes.
+struct XattrName {
+	char buf[256];
+	fuse::Errno err = 0;
+	explicit XattrName(std::string_view s)
+	{
+		if (s.empty() || s.size() > 255 || s.find('\0') != std::string_view::npos) {
+			err = s.size() > 255 ? ERANGE : EINVAL;
+			return;
+		}
+		std::memcpy(buf, s.data(), s.size());
+		buf[s.size()] = 0;
+	}
+};
+} // namespace
+
+#define XATTR_NODE()                                                                       \
+	std::shared_ptr<Inode> in;                                                         \
+	FdRef fd;                                                                          \
+	if (Errno e = node_fd(node, in, fd))                                               \
+		return e;                                                                  \
+	ProcPath proc(fd.get())
+
+fuse::Errno AtomFs::setxattr(const Request &, NodeId node, std::string_view name,
+			     std::span<const std::byte> value, int flags)
+{
+	charge_latency();
+	XattrName xn(name);
+	if (xn.err)
+		return xn.err;
+	XATTR_NODE();
+	if (in->is_symlink())
+		return EPERM;
+	if (::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::getxattr(const Request &, NodeId node, std::string_view name,
+			     std::span<std::byte> buf, std::size_t &len)
+{
+	charge_latency();
+	XattrName xn(name);
+	if (xn.err)
+		return xn.err;
+	XATTR_NODE();
+	if (in->is_symlink())
+		return ENODATA;
+	ssize_t n = ::getxattr(proc.c_str(), xn.buf, buf.data(), buf.size());
+	if (n < 0)
+		return errno;
+	len = n;
+	return 0;
+}
+
+fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
+			      std::size_t &len)
+{
+	charge_latency();
+	XATTR_NODE();
+	if (in->is_symlink()) {
+		len = 0;
+		return 0;
+	}
+	ssize_t n = ::listxattr(proc.c_str(), buf.data(), buf.size());
+	if (n < 0)
+		return errno;
+	len = n;
+	return 0;
+}
+
+fuse::Errno AtomFs::removexattr(const Request &, NodeId node, std::string_view name)
+{
+	charge_latency();
+	XattrName xn(name);
+	if (xn.err)
+		return xn.err;
+	XATTR_NODE();
+	if (in->is_symlink())
+		return EPERM;
+	if (::removexattr(proc.c_str(), xn.buf) != 0)
+		return errno;
+	return 0;
+}
+
+} // namespace atomfs::fs
