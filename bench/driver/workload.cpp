@@ -62,8 +62,10 @@ void run_ops(const Options& o, uint64_t n, Result& r,
 			}
 		});
 	}
-	start.arrive_and_wait();
+	// The clock starts before the main thread's arrival: the workers cannot start earlier,
+	// and a worker may finish a short run before the main thread is scheduled again.
 	auto t0 = Clock::now();
+	start.arrive_and_wait();
 	for (auto& t : ts)
 		t.join();
 	r.seconds = ns_since(t0) / 1e9;

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Benchmark suite, one environment per invocation (bench/run.sh drives host and VM).
+
+  run.py --env host|vm [--quick] [--files N] [--reps R] [--big N] [--out FILE.json]
+
+Writes raw records + summary + target checks as JSON; bench/report.py renders it.
+In quick mode it asserts the request counts per open (exit 1 when wrong), never timings.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from counters import KernelTracer  # noqa: E402
+from fsvariants import AtomFS, Native, PassthroughLL  # noqa: E402
+from plan import Runner, log  # noqa: E402
+import summary  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEER_SRC = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
+
+
+def build_peer(build):
+    """Compiles libfuse's passthrough_ll from the installed examples into the build dir."""
+    out = os.path.join(build, "bench-peer", "passthrough_ll")
+    if os.path.exists(out):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], check=True,
+                           capture_output=True, text=True).stdout.split()
+    subprocess.run(["cc", "-O2", "-o", out, PEER_SRC] + flags, check=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--env", choices=["host", "vm"], required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--files", type=int)
+    ap.add_argument("--reps", type=int)
+    ap.add_argument("--big", type=int, help="atomfs alone at this many files (0: skip)")
+    ap.add_argument("--data-size", help="bytes for the data workloads, e.g. 1G")
+    ap.add_argument("--work", help="scratch directory for sources and mount points")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--only", default="meta,sweep,data,big", help="parts to run")
+    a = ap.parse_args()
+
+    build = os.environ.get("BUILD_DIR", os.path.join(TOP, "build"))
+    quick = a.quick
+    files = a.files or (200 if quick else 10000)
+    reps = a.reps or (1 if quick else 3)
+    big = a.big if a.big is not None else (0 if quick else 1000000)
+    size = a.data_size or ("16M" if quick else "1G")
+    work = a.work or os.path.join(TOP, "bench", "results", "tmp", a.env)
+    os.makedirs(work, exist_ok=True)
+
+    driver = os.path.join(build, "bench", "atomfs-bench")
+    atomfs = os.path.join(build, "fs", "atomfs", "atomfs")
+    peer = build_peer(build)
+    tracer = None
+    if KernelTracer.available():
+        tracer = KernelTracer("atomfs-bench-%d" % os.getpid(),
+                              buffer_kb=min(262144, max(16384, files * 16 * 48 // 1024 // os.cpu_count())))
+        tracer.setup()
+    log("env %s, %d files, %d reps, counting with %s" % (
+        a.env, files, reps, "the fuse_request_send tracepoint" if tracer else "server counters"))
+
+    cfg = dict(env=a.env, driver=driver, work=work, files=files)
+    run = Runner(cfg, tracer)
+
+    def variants(extra_atomfs=(), data=False):
+        """name -> factory; each factory mounts on a fresh source dir."""
+        v = {}
+
+        def mk(cls, name, *args, opts=()):
+            def f():
+                src = run.fresh_source(name)
+                mnt = os.path.join(work, "mnt-" + name)
+                if cls is Native:
+                    return Native(name, src, mnt)
+                return cls(name, src, mnt, *args, opts=opts)
+            return f
+        v["native"] = mk(Native, "native")
+        v["passthrough_ll"] = mk(PassthroughLL, "passthrough_ll", peer)
+        if os.access(atomfs, os.X_OK):
+            v["atomfs"] = mk(AtomFS, "atomfs", atomfs, opts=extra_atomfs)
+            if a.env == "vm":
+                v["atomfs-old"] = mk(AtomFS, "atomfs-old", atomfs,
+                                     opts=list(extra_atomfs) + ["--no-atomic-open"])
+            if data:
+                v["atomfs-nopt"] = mk(AtomFS, "atomfs-nopt", atomfs,
+                                      opts=list(extra_atomfs) + ["--no-passthrough"])
+        else:
+            log("atomfs not built at %s: measuring without it" % atomfs)
+        return v
+
+    t0 = time.time()
+    parts = a.only.split(",")
+    try:
+        if "meta" in parts:
+            for rep in range(reps):
+                for depth in (1, 3):
+                    for threads in (1, 2) if not quick else (1,):
+                        for name, make in variants().items():
+                            run.metadata_sequence(make, depth, threads, rep, files)
+        if "sweep" in parts and not quick and os.access(atomfs, os.X_OK):
+            # Per-op rates do not depend on N; fewer files keep the 1 ms runs short.
+            for lat, n in (("0", files), ("100us", min(files, 4000)), ("1ms", min(files, 1000))):
+                for rep in range(reps):
+                    for name, make in variants(["--meta-latency=" + lat]).items():
+                        if name.startswith("atomfs"):
+                            run.create_open_only(make, n, rep, {"meta_latency": lat})
+        if "data" in parts:
+            n_rand = 2000 if quick else 20000
+            for rep in range(reps):
+                for name, make in variants(data=True).items():
+                    if name != "atomfs-old":
+                        run.data_sequence(make, rep, size, n_rand)
+        if "big" in parts and big and os.access(atomfs, os.X_OK):
+            make = variants()["atomfs"]
+            run.metadata_sequence(make, 1, 2, 0, big, {"big": True})
+    finally:
+        if tracer:
+            tracer.teardown()
+
+    doc = {
+        "env": a.env, "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "machine": {"kernel": platform.release(), "cpus": os.cpu_count(),
+                    "host": platform.node(), "cpu": _cpu_model()},
+        "config": {"files": files, "reps": reps, "big": big, "data_size": size,
+                   "quick": quick, "counting": "tracepoint" if tracer else "server",
+                   "seconds": round(time.time() - t0, 1)},
+        "records": run.records,
+    }
+    doc["summary"] = summary.summarize(run.records)
+    doc["targets"] = summary.targets(doc)
+    doc["checks"] = summary.quick_checks(doc)
+    with open(a.out, "w") as f:
+        json.dump(doc, f, indent=1)
+    log("wrote %s (%.0f s)" % (a.out, time.time() - t0))
+    bad = [c for c in doc["checks"] if not c["ok"]]
+    for c in doc["checks"]:
+        log("%s %s" % ("ok  " if c["ok"] else "FAIL", c["what"]))
+    return 1 if bad else 0
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
