@@ -25,7 +25,7 @@ class Native:
         self.name, self.src, self.root = name, src, src
         self.conn = None
 
-    def mount(self, nocache=False, debug_log=None):
+    def mount(self, nocache=False):
         self.nocache = nocache
 
     def umount(self):
@@ -54,8 +54,11 @@ class FuseServer:
     def command(self, nocache, debug):
         raise NotImplementedError
 
-    def mount(self, nocache=False, debug_log=None):
+    debug_pass = False  # count from the server's debug log (slow: never timed)
+
+    def mount(self, nocache=False):
         os.makedirs(self.mnt, exist_ok=True)
+        debug_log = self.mnt + ".debug.log" if self.debug_pass else None
         self.debug_log = debug_log
         cmd = self.command(nocache, debug_log is not None)
         out = open(debug_log or self.log, "w")

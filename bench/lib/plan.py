@@ -86,6 +86,7 @@ class Runner:
         ex = dict(extra or {}, depth=depth, threads=threads, rep=rep, files=files)
         kw = dict(files=files, depth=depth, threads=threads)
         fs = make_fs()
+        fs.debug_pass = bool(ex.get("count_pass"))
         fs.mount()
         try:
             self.warm_connection(fs)
