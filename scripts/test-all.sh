@@ -20,3 +20,5 @@ stage "guest suite (patched kernel in QEMU)"
 bash tests/guest/run-suite.sh
 stage "guest concurrency (debug kernel: lockdep, KASAN)"
 ATOMFS_STRESS_SECONDS=10 bash tests/guest/run-suite.sh --debug --only concurrency
+stage "benchmark quick mode (host kernel and VM; asserts request counts, never timings)"
+bash bench/run.sh --quick
