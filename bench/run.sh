@@ -31,7 +31,8 @@ if [ ! -x "$peer" ]; then
 fi
 results=$top/bench/results
 stamp=$(date +%Y%m%d-%H%M%S)
-[ ${#quick[@]} -eq 0 ] || stamp="$stamp-quick"
+# quick runs (CI) are checks, not results to keep: they go to the ignored tmp folder
+[ ${#quick[@]} -eq 0 ] || results=$results/tmp/quick
 mkdir -p "$results"
 outs=() status=0
 
