@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+//
+// The server's life: command line errors, request counters, unmount while
+// busy, a killed server's stale mount, and trees larger than the fd limit.
+#include "harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace atomfs::mounttest {
+namespace {
+
+int count_lines(const std::string &s)
+{
+	int n = 0;
+	for (char c : s)
+		n += c == '\n';
+	return n;
+}
+
+class CommandLineTest : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		base = make_tempdir("cli");
+		ASSERT_FALSE(base.empty());
+		ASSERT_EQ(::mkdir((base + "/src").c_str(), 0755), 0);
+		ASSERT_EQ(::mkdir((base + "/mnt").c_str(), 0755), 0);
+		ASSERT_EQ(::mkdir((base + "/src/inner").c_str(), 0755), 0);
+		write_file(base + "/file", "x");
+	}
+	void TearDown() override { remove_tree(base); }
+	// Expects exit status 2 and exactly one line on the output.
+	void expect_usage_error(std::vector<std::string> args, const std::string &mentions)
+	{
+		args.insert(args.begin(), atomfs_bin());
+		std::string out;
+		EXPECT_EQ(run(args, &out), 2) << out;
+		EXPECT_EQ(count_lines(out), 1) << out;
+		EXPECT_NE(out.find(mentions), std::string::npos) << out;
+		EXPECT_EQ(out.rfind("atomfs: ", 0), 0u) << out;
+	}
+	std::string base;
+};
+
+TEST_F(CommandLineTest, BadCommandLinesExitTwoWithOneLine)
+{
+	std::string s = base + "/src", m = base + "/mnt";
+	expect_usage_error({}, "missing");
+	expect_usage_error({s}, "missing");
+	expect_usage_error({s, m, "extra"}, "too many");
+	expect_usage_error({s, m, "--bogus"}, "--bogus");
+	expect_usage_error({s, m, "-x"}, "-x");
+	expect_usage_error({s, m, "--threads=0"}, "threads");
+	expect_usage_error({s, m, "--threads=abc"}, "threads");
+	expect_usage_error({s, m, "--timeout=-1"}, "timeout");
+	expect_usage_error({s, m, "--meta-latency=10parsecs"}, "meta-latency");
+	expect_usage_error({s, m, "--nocache", "--writeback"}, "writeback");
+	expect_usage_error({s, m, "-o"}, "-o");
+	expect_usage_error({base + "/none", m}, "none");
+	expect_usage_error({base + "/file", m}, "not a directory");
+	expect_usage_error({s, base + "/nomnt"}, "nomnt");
+	expect_usage_error({s, s + "/inner"}, "inside the source");
+	expect_usage_error({base + "/src/inner", base + "/src"}, "inside");
+}
+
+TEST_F(CommandLineTest, HelpAndVersion)
+{
+	std::string out;
+	EXPECT_EQ(run({atomfs_bin(), "--help"}, &out), 0);
+	EXPECT_NE(out.find("usage: atomfs SOURCE MOUNTPOINT"), std::string::npos);
+	EXPECT_NE(out.find("--no-atomic-open"), std::string::npos);
+	EXPECT_EQ(run({atomfs_bin(), "--version"}, &out), 0);
+	EXPECT_EQ(out.rfind("atomfs ", 0), 0u) << out;
+}
+
+TEST_F(CommandLineTest, DaemonizesOnlyOnceMounted)
+{
+	if (::geteuid() != 0)
+		GTEST_SKIP() << "needs root";
+	std::string m = base + "/mnt";
+	std::string out;
+	// Without -f the parent returns 0 only with the mount in place.
+	ASSERT_EQ(run({atomfs_bin(), base + "/src", m, "-o", "fsname=atomfs-cli-test,noatime"},
+		      &out),
+		  0)
+		<< out;
+	EXPECT_TRUE(is_fuse_mounted(m));
+	std::string mounts = read_file("/proc/self/mounts");
+	auto line = mounts.find("atomfs-cli-test " + m + " fuse.atomfs");
+	ASSERT_NE(line, std::string::npos) << mounts;
+	std::string rest = mounts.substr(line, mounts.find('\n', line) - line);
+	EXPECT_NE(rest.find("noatime"), std::string::npos) << rest;
+	EXPECT_EQ(::umount2(m.c_str(), 0), 0) << std::strerror(errno);
+}
+
+using LifecycleTest = MountTest;
+
+TEST_P(LifecycleTest, FirstStatOfNewNameIsOneLookup)
+{
+	write_file(src + "/fresh", "x");
+	std::string before = server->stats();
+	ASSERT_FALSE(before.empty()) << server->log();
+	ASSERT_GE(Server::requests(before, "LOOKUP"), 0) << before;
+	struct stat st;
+	ASSERT_EQ(::stat((mnt + "/fresh").c_str(), &st), 0);
+	std::string after = server->stats();
+	EXPECT_EQ(Server::requests(after, "LOOKUP") - Server::requests(before, "LOOKUP"), 1)
+		<< after;
+	EXPECT_EQ(Server::requests(after, "GETATTR") - Server::requests(before, "GETATTR"), 0)
+		<< after;
+	// A name that does not exist: one LOOKUP answered ENOENT, no inode.
+	long inodes = Server::number(after, "inodes");
+	EXPECT_EQ(::stat((mnt + "/absent").c_str(), &st), -1);
+	std::string last = server->stats();
+	EXPECT_EQ(Server::requests(last, "LOOKUP") - Server::requests(after, "LOOKUP"), 1);
+	EXPECT_EQ(Server::number(last, "inodes"), inodes);
+}
+
+TEST_P(LifecycleTest, UnmountWhileBusyThenLazy)
+{
+	write_file(mnt + "/held", "x");
+	int fd = ::open((mnt + "/held").c_str(), O_RDONLY);
+	ASSERT_GE(fd, 0);
+	EXPECT_EQ(::umount2(mnt.c_str(), 0), -1);
+	EXPECT_EQ(errno, EBUSY);
+	EXPECT_EQ(::umount2(mnt.c_str(), MNT_DETACH), 0);
+	char c;
+	EXPECT_EQ(::read(fd, &c, 1), 1); // the open file still works
+	::close(fd);
+	EXPECT_FALSE(is_fuse_mounted(mnt));
+	EXPECT_EQ(server->stop(), 0) << server->log();
+	EXPECT_EQ(read_file(src + "/held"), "x");
+}
+
+TEST_P(LifecycleTest, KilledServerLeavesSourceAndStaleMountIsReported)
+{
+	write_file(mnt + "/kept", "data");
+	server->kill9();
+	EXPECT_EQ(read_file(src + "/kept"), "data");
+	struct stat st;
+	EXPECT_EQ(::stat(mnt.c_str(), &st), -1);
+	EXPECT_EQ(errno, ENOTCONN);
+	std::string out;
+	EXPECT_NE(run({atomfs_bin(), src, mnt, "-f"}, &out), 0);
+	EXPECT_NE(out.find("stale"), std::string::npos) << out;
+	EXPECT_NE(out.find("umount -l"), std::string::npos) << out;
+	EXPECT_EQ(count_lines(out), 1) << out;
+	ASSERT_EQ(::umount2(mnt.c_str(), MNT_DETACH), 0);
+	server.reset();
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LifecycleTest, ::testing::Values(false, true), mode_name);
+
+// A server whose fd limit (512) is far below the number of inodes the kernel
+// keeps: libfuse's passthroughs need one fd per inode and fail.
+class FdLimitTest : public MountTest {
+protected:
+	Server::Options server_options() override
+	{
+		auto o = MountTest::server_options();
+		o.nofile = 512;
+		return o;
+	}
+};
+
+TEST_P(FdLimitTest, TreeLargerThanFdLimit)
+{
+	constexpr int kDirs = 20, kPerDir = 100;
+	for (int d = 0; d < kDirs; d++) {
+		std::string dir = src + "/d" + std::to_string(d);
+		ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+		for (int f = 0; f < kPerDir; f++)
+			write_file(dir + "/f" + std::to_string(f), dir + std::to_string(f));
+	}
+	// Open every file and keep the inodes referenced (stat), twice over.
+	for (int pass = 0; pass < 2; pass++) {
+		for (int d = 0; d < kDirs; d++) {
+			std::string dir = "/d" + std::to_string(d);
+			for (int f = 0; f < kPerDir; f++) {
+				std::string p = dir + "/f" + std::to_string(f);
+				ASSERT_EQ(read_file(mnt + p), src + dir + std::to_string(f)) << p;
+			}
+		}
+	}
+	std::string s = server->stats();
+	if (!nocache)
+		EXPECT_GE(Server::number(s, "inodes"), kDirs * kPerDir) << s;
+	EXPECT_LE(Server::number(s, "cached_fds"), 512) << s;
+	// Create, rename and remove through evicted parents still work.
+	for (int d = 0; d < kDirs; d++) {
+		std::string dir = mnt + "/d" + std::to_string(d);
+		write_file(dir + "/new", "n");
+		ASSERT_EQ(::rename((dir + "/new").c_str(), (dir + "/renamed").c_str()), 0);
+		ASSERT_EQ(::unlink((dir + "/f0").c_str()), 0);
+	}
+	EXPECT_EQ(list_dir(src + "/d7"), list_dir(mnt + "/d7"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, FdLimitTest, ::testing::Values(false, true), mode_name);
+
+} // namespace
+} // namespace atomfs::mounttest
