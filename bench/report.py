@@ -27,6 +27,11 @@ def fmt_rate(s):
     return "%.0f (%.0f–%.0f)" % (s["rate_median"], s["rate_min"], s["rate_max"])
 
 
+def _n(x):
+    """Per-op counts: two decimals, but small values (readdir per entry) keep two digits."""
+    return "%.2f" % x if x >= 0.1 or x == 0 else "%.2g" % x
+
+
 def fmt_ratio(r):
     return "-" if not r else "%.2f (%.2f–%.2f)" % (r["median"], r["min"], r["max"])
 
@@ -74,9 +79,10 @@ def env_section(doc):
                 r = reqs(s)
                 if not r:
                     continue
-                ops = " ".join("%s %.2f" % (k, x) for k, x in r["by_opcode"].items())
-                out.append("| %s | %d | %s | %.2f | %.2f | %.2f | %s |" % (
-                    wl, d, v, r["total"], r["sync"], r["async"], ops))
+                ops = " ".join("%s %s" % (k, _n(x)) for k, x in r["by_opcode"].items())
+                note = (" (%s)" % s["requests_note"]) if s.get("requests_note") else ""
+                out.append("| %s | %d | %s%s | %s | %s | %s | %s |" % (
+                    wl, d, v, note, _n(r["total"]), _n(r["sync"]), _n(r["async"]), ops))
     sweep = [(lat, wl) for lat in ("0", "100us", "1ms") for wl in ("create", "open-uncached")
              if find(summ, "atomfs", wl, lat=lat)]
     if sweep:
