@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace atomfs::fs {
@@ -67,8 +68,12 @@ InodeTable::InodeTable(int root_fd, std::size_t fd_budget)
 	unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
 	auto *fh = as_handle(buf);
 	fh->handle_bytes = MAX_HANDLE_SZ;
-	if (::name_to_handle_at(root_fd, "", fh, &root_mount_id_, AT_EMPTY_PATH) == 0) {
-		int fd = ::open_by_handle_at(root_fd, fh, O_PATH | O_CLOEXEC);
+	char proc[32];
+	std::snprintf(proc, sizeof(proc), "/proc/self/fd/%d", root_fd);
+	mount_fd_ = ::open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mount_fd_ >= 0 &&
+	    ::name_to_handle_at(root_fd, "", fh, &root_mount_id_, AT_EMPTY_PATH) == 0) {
+		int fd = ::open_by_handle_at(mount_fd_, fh, O_PATH | O_CLOEXEC);
 		if (fd >= 0) {
 			use_handles_ = true;
 			::close(fd);
@@ -85,6 +90,8 @@ InodeTable::~InodeTable()
 		s.by_id.clear();
 		s.by_key.clear();
 	}
+	if (mount_fd_ >= 0)
+		::close(mount_fd_);
 }
 
 std::shared_ptr<Inode> InodeTable::get(NodeId id) const
@@ -313,7 +320,7 @@ fuse::Errno InodeTable::fd(const std::shared_ptr<Inode> &inode, FdRef &out)
 	}
 	if (!in->handle)
 		return ESTALE;
-	int fd = ::open_by_handle_at(root_->fd, as_handle(in->handle.get()), O_PATH | O_CLOEXEC);
+	int fd = ::open_by_handle_at(mount_fd_, as_handle(in->handle.get()), O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return errno == EPERM ? ESTALE : errno;
 

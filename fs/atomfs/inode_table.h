@@ -153,6 +153,7 @@ private:
 	mutable Shard shards_[kShards];
 	std::shared_ptr<Inode> root_;
 	int root_mount_id_ = -1;
+	int mount_fd_ = -1; // O_RDONLY fd of the root: open_by_handle_at refuses O_PATH
 	bool use_handles_ = false;
 	std::size_t shard_budget_;
 	std::atomic<std::size_t> count_{1};

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+//
+// The inode table and fd cache through the filesystem object: bounded open
+// fds, correct answers from evicted inodes, forget closing everything,
+// unlinked-but-known inodes, readdirplus lookup counting, and the command
+// line parser.
+#include "options.h"
+#include "passthrough.h"
+
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+
+namespace atomfs::fs {
+namespace {
+
+using fuse::kRootNodeId;
+
+class TableTest : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		char tmpl[] = "/tmp/atomfs-table-XXXXXX";
+		ASSERT_NE(::mkdtemp(tmpl), nullptr);
+		base = tmpl;
+	}
+	void TearDown() override
+	{
+		fs.reset();
+		::nftw(
+			base.c_str(),
+			[](const char *p, const struct stat *, int, struct FTW *) {
+				return ::remove(p);
+			},
+			16, FTW_DEPTH | FTW_PHYS);
+	}
+	void make(std::size_t budget)
+	{
+		Config cfg;
+		cfg.source = base;
+		cfg.fd_budget = budget;
+		std::string err;
+		fs = AtomFs::create(cfg, err);
+		ASSERT_TRUE(fs) << err;
+	}
+	static std::size_t open_fds()
+	{
+		std::size_t n = 0;
+		DIR *d = ::opendir("/proc/self/fd");
+		while (::readdir(d))
+			n++;
+		::closedir(d);
+		return n;
+	}
+	fuse::Request req{};
+	std::string base;
+	std::unique_ptr<AtomFs> fs;
+};
+
+TEST_F(TableTest, EvictedInodesStayCorrectAndForgetClosesAll)
+{
+	constexpr int kFiles = 1000;
+	for (int i = 0; i < kFiles; i++) {
+		int fd = ::open((base + "/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600);
+		ASSERT_EQ(::write(fd, "abc", i % 4), i % 4);
+		::close(fd);
+	}
+	std::size_t fds_before = open_fds();
+	make(128);
+	if (!fs->inodes().handles_enabled())
+		GTEST_SKIP() << "no file handles here (not root?)";
+	std::vector<fuse::Entry> entries(kFiles);
+	for (int i = 0; i < kFiles; i++)
+		ASSERT_EQ(fs->lookup(req, kRootNodeId, "f" + std::to_string(i), entries[i]), 0);
+	EXPECT_EQ(fs->inodes().size(), (std::size_t)kFiles + 1);
+	// Budget 128 over 64 shards: at most 2 per shard, plus the root.
+	EXPECT_LE(fs->inodes().open_fds(), 129u);
+	EXPECT_LE(open_fds(), fds_before + 130);
+	// Every inode answers correctly whether or not its fd is cached.
+	for (int i = 0; i < kFiles; i++) {
+		fuse::Attr a;
+		ASSERT_EQ(fs->getattr(req, entries[i].nodeid, std::nullopt, a), 0);
+		EXPECT_EQ(a.attr.st_ino, entries[i].attr.st_ino);
+		EXPECT_EQ(a.attr.st_size, i % 4);
+	}
+	EXPECT_LE(fs->inodes().open_fds(), 129u);
+	for (auto &e : entries)
+		fs->forget(e.nodeid, 1);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+	EXPECT_EQ(fs->inodes().open_fds(), 1u);
+	EXPECT_EQ(open_fds(), fds_before + 2); // only the root's O_PATH and mount fds
+	// A forgotten nodeid is an error, not a crash.
+	fuse::Attr a;
+	EXPECT_EQ(fs->getattr(req, entries[0].nodeid, std::nullopt, a), ESTALE);
+}
+
+TEST_F(TableTest, UnlinkedKnownInodeStillAnswers)
+{
+	int fd = ::open((base + "/victim").c_str(), O_CREAT | O_WRONLY, 0600);
+	::close(fd);
+	for (int i = 0; i < 500; i++)
+		::close(::open((base + "/x" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600));
+	make(64);
+	fuse::Entry victim;
+	ASSERT_EQ(fs->lookup(req, kRootNodeId, "victim", victim), 0);
+	std::vector<fuse::Entry> others(500);
+	for (int i = 0; i < 500; i++) // push victim's fd out of the cache
+		ASSERT_EQ(fs->lookup(req, kRootNodeId, "x" + std::to_string(i), others[i]), 0);
+	ASSERT_EQ(fs->unlink(req, kRootNodeId, "victim"), 0);
+	fuse::Attr a;
+	ASSERT_EQ(fs->getattr(req, victim.nodeid, std::nullopt, a), 0);
+	EXPECT_EQ(a.attr.st_nlink, 0u);
+	fs->forget(victim.nodeid, 1);
+	for (auto &e : others)
+		fs->forget(e.nodeid, 1);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+}
+
+TEST_F(TableTest, ReaddirplusCountsOneLookupPerEntryDelivered)
+{
+	for (int i = 0; i < 10; i++)
+		::close(::open((base + "/e" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600));
+	make(0);
+	// A reply buffer with room for 4 entries with attributes.
+	struct Plus : fuse::DirBuffer {
+		int room = 4;
+		std::vector<fuse::Entry> entries;
+		std::uint64_t last_off = 0;
+		bool add(std::string_view, ino_t, mode_t, std::uint64_t) override { return false; }
+		bool fits_plus(std::string_view) const override { return room > 0; }
+		bool add_plus(std::string_view, const fuse::Entry &e, std::uint64_t off) override
+		{
+			if (room <= 0)
+				return false;
+			room--;
+			entries.push_back(e);
+			last_off = off;
+			return true;
+		}
+		bool plus() const override { return true; }
+	};
+	fuse::OpenFile dir;
+	ASSERT_EQ(fs->opendir(req, kRootNodeId, O_RDONLY, dir), 0);
+	std::set<fuse::NodeId> seen;
+	std::uint64_t off = 0;
+	for (;;) {
+		Plus p;
+		ASSERT_EQ(fs->readdir(req, kRootNodeId, dir.fh, off, p), 0);
+		if (p.entries.empty())
+			break;
+		for (auto &e : p.entries)
+			if (e.nodeid)
+				seen.insert(e.nodeid);
+		off = p.last_off;
+	}
+	EXPECT_EQ(seen.size(), 10u);
+	EXPECT_EQ(fs->inodes().size(), 11u);
+	for (auto id : seen) {
+		EXPECT_EQ(fs->inodes().get(id)->nlookup, 1u);
+		fs->forget(id, 1);
+	}
+	EXPECT_EQ(fs->releasedir(req, kRootNodeId, dir.fh), 0);
+	EXPECT_EQ(fs->releasedir(req, kRootNodeId, dir.fh), EBADF);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+}
+
+TEST(OptionsTest, ParsesLibfuseStyle)
+{
+	Options o;
+	std::string err;
+	ASSERT_TRUE(parse_options({"-f", "--stats=/x.json", "src", "mnt", "-o",
+				   "allow_other,noatime,fsname=data,nocache,timeout=5",
+				   "--threads=3", "--meta-latency=100us", "--no-atomic-open"},
+				  o, err))
+		<< err;
+	EXPECT_TRUE(o.foreground);
+	EXPECT_EQ(o.session.stats_path, "/x.json");
+	EXPECT_TRUE(o.mount.allow_other);
+	EXPECT_TRUE(o.mount.default_permissions); // implied by allow_other
+	EXPECT_EQ(o.mount.extra, std::vector<std::string>{"noatime"});
+	EXPECT_EQ(o.mount.fsname, "data");
+	EXPECT_EQ(o.mount.subtype, "atomfs");
+	EXPECT_FALSE(o.cfg.cache);
+	EXPECT_EQ(o.cfg.timeout, 5.0);
+	EXPECT_EQ(o.session.threads, 3u);
+	EXPECT_EQ(o.cfg.meta_latency, std::chrono::microseconds(100));
+	EXPECT_FALSE(o.cfg.atomic_open);
+	EXPECT_EQ(o.cfg.source, "src");
+	EXPECT_EQ(o.mountpoint, "mnt");
+}
+
+TEST(OptionsTest, RejectsBadInputWithAReason)
+{
+	for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
+		     {},
+		     {"a"},
+		     {"a", "b", "c"},
+		     {"a", "b", "--nope"},
+		     {"a", "b", "--threads"},
+		     {"a", "b", "--threads=-1"},
+		     {"a", "b", "--timeout=x"},
+		     {"a", "b", "--meta-latency=5"},
+		     {"a", "b", "--nocache=1"},
+		     {"a", "b", "-o", "subtype=a.b"},
+		     {"a", "b", "--nocache", "--writeback"},
+		     {"a", "b", "-o"}}) {
+		Options o;
+		std::string err;
+		EXPECT_FALSE(parse_options(bad, o, err));
+		EXPECT_FALSE(err.empty());
+		EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+	}
+	std::chrono::nanoseconds d;
+	EXPECT_TRUE(parse_duration("1ms", d));
+	EXPECT_EQ(d, std::chrono::milliseconds(1));
+	EXPECT_TRUE(parse_duration("0", d));
+	EXPECT_FALSE(parse_duration("1h", d));
+	EXPECT_FALSE(parse_duration("-1ms", d));
+}
+
+} // namespace
+} // namespace atomfs::fs
