@@ -56,7 +56,9 @@ def main():
     reps = a.reps or (1 if quick else 3)
     big = a.big if a.big is not None else (0 if quick else 1000000)
     size = a.data_size or ("16M" if quick else "1G")
-    work = a.work or os.path.join(TOP, "bench", "results", "tmp", a.env)
+    # Outside the repository: tree walks of other tools (grep -r, editors) must not wander
+    # into the mounts while they are measured.
+    work = a.work or os.path.join("/var/tmp", "atomfs-bench", a.env)
     os.makedirs(work, exist_ok=True)
 
     driver = os.path.join(build, "bench", "atomfs-bench")

@@ -57,6 +57,7 @@ class FuseServer:
     debug_pass = False  # count from the server's debug log (slow: never timed)
 
     def mount(self, nocache=False):
+        subprocess.run(["umount", "-l", self.mnt], stderr=subprocess.DEVNULL, check=False)
         os.makedirs(self.mnt, exist_ok=True)
         debug_log = self.mnt + ".debug.log" if self.debug_pass else None
         self.debug_log = debug_log
@@ -77,7 +78,8 @@ class FuseServer:
     def umount(self):
         if not self.proc:
             return
-        subprocess.run(["umount", self.mnt], check=False)
+        if subprocess.run(["umount", self.mnt], check=False).returncode != 0:
+            subprocess.run(["umount", "-l", self.mnt], check=False)  # busy: detach anyway
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
