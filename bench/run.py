@@ -54,7 +54,7 @@ def main():
     # The VM runs under TCG, about 10x slower than the host: fewer files there.
     files = a.files or (200 if quick else (10000 if a.env == "host" else 2000))
     reps = a.reps or (1 if quick else 3)
-    big = a.big if a.big is not None else (0 if quick else 1000000)
+    big = a.big if a.big is not None else (0 if quick or a.env == "vm" else 1000000)
     size = a.data_size or ("16M" if quick else "1G")
     # Outside the repository: tree walks of other tools (grep -r, editors) must not wander
     # into the mounts while they are measured.
