@@ -182,22 +182,35 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	unsigned idx = KeyHash()(k) % kShards;
 	Shard &s = shards_[idx];
 	{
-		std::lock_guard lk(s.mu);
-		auto it = s.by_key.find(k);
-		// Same type: the same object. Another type means the inode number
-		// was reused after the old object died while the kernel still
-		// remembers it; treat it as a new inode.
-		if (it != s.by_key.end() && it->second->type == (st.st_mode & S_IFMT)) {
-			Inode *in = it->second.get();
-			in->nlookup++;
-			if (in->fd < 0 && path_fd >= 0) {
-				in->fd = path_fd;
-				path_fd = -1;
-				open_fds_++;
-				if (!in->pinned)
-					lru_push_front(s, in);
+		int victims[8];
+		std::size_t nvictims = 0;
+		std::shared_ptr<Inode> ret;
+		{
+			std::lock_guard lk(s.mu);
+			auto it = s.by_key.find(k);
+			// Same type: the same object. Another type means the inode
+			// number was reused after the old object died while the
+			// kernel still remembers it; treat it as a new inode.
+			if (it != s.by_key.end() && it->second->type == (st.st_mode & S_IFMT)) {
+				Inode *in = it->second.get();
+				in->nlookup++;
+				if (in->fd < 0 && path_fd >= 0) {
+					// Keep the fresh fd: saves a reopen, within budget.
+					in->fd = path_fd;
+					path_fd = -1;
+					open_fds_++;
+					if (!in->pinned) {
+						lru_push_front(s, in);
+						evict(s, victims, nvictims, 8);
+					}
+				}
+				ret = it->second;
 			}
-			auto ret = it->second;
+		}
+		if (ret) {
+			for (std::size_t i = 0; i < nvictims; i++)
+				::close(victims[i]);
+			open_fds_ -= nvictims;
 			if (path_fd >= 0)
 				::close(path_fd);
 			return ret;

@@ -274,6 +274,8 @@ void MountTest::SetUp()
 	nocache = GetParam();
 	base = make_tempdir("mount");
 	ASSERT_FALSE(base.empty());
+	// Other users (allow_other tests) must be able to reach src and mnt.
+	ASSERT_EQ(::chmod(base.c_str(), 0755), 0);
 	src = base + "/src";
 	mnt = base + "/mnt";
 	native = base + "/native";
