@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace atomfs::mounttest {
@@ -208,6 +209,41 @@ TEST_P(FdLimitTest, TreeLargerThanFdLimit)
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, FdLimitTest, ::testing::Values(false, true), mode_name);
+
+// --meta-latency charges each metadata request once: 10 first stats of new
+// names are 10 LOOKUPs and take at least 10 x 20ms.
+class LatencyTest : public MountTest {
+protected:
+	Server::Options server_options() override
+	{
+		auto o = MountTest::server_options();
+		o.args.push_back("--meta-latency=20ms");
+		return o;
+	}
+};
+
+TEST_P(LatencyTest, OneChargePerMetadataRequest)
+{
+	for (int i = 0; i < 10; i++)
+		write_file(src + "/n" + std::to_string(i), "x");
+	std::string before = server->stats();
+	auto t0 = std::chrono::steady_clock::now();
+	for (int i = 0; i < 10; i++) {
+		struct stat st;
+		ASSERT_EQ(::lstat((mnt + "/n" + std::to_string(i)).c_str(), &st), 0);
+	}
+	auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+			  std::chrono::steady_clock::now() - t0)
+			  .count();
+	std::string after = server->stats();
+	long lookups = Server::requests(after, "LOOKUP") - Server::requests(before, "LOOKUP");
+	long getattrs = Server::requests(after, "GETATTR") - Server::requests(before, "GETATTR");
+	EXPECT_EQ(lookups, 10);
+	EXPECT_GE(ms, 20 * (lookups + getattrs));
+	EXPECT_LT(ms, 20 * (lookups + getattrs) + 1000); // not charged twice
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LatencyTest, ::testing::Values(false, true), mode_name);
 
 } // namespace
 } // namespace atomfs::mounttest
