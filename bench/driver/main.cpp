@@ -15,7 +15,7 @@ void usage()
 {
 	std::fprintf(stderr,
 		     "usage: atomfs-bench --root=DIR --workload=W [--files=N] [--depth=1|3]\n"
-		     "       [--threads=T] [--size=BYTES] [--block=BYTES] [--ops=N] [--seed=S]\n"
+		     "       [--threads=T] [--size=BYTES] [--block=BYTES] [--ops=N] [--seed=S] [--drop=0|1]\n"
 		     "workloads: mkdirs create open stat readdir unlink seqwrite seqread randread\n");
 	std::exit(2);
 }
@@ -79,6 +79,8 @@ int main(int argc, char** argv)
 			o.ops = num(v);
 		else if (opt(argv[i], "--seed", v))
 			o.seed = num(v);
+		else if (opt(argv[i], "--drop", v))
+			o.drop = num(v) != 0;
 		else
 			usage();
 	}

@@ -194,9 +194,15 @@ void readdir_tree(const Options& o, Result& r)
 
 std::string data_path(const Options& o) { return o.root + "/data"; }
 
-// Drops this file's page cache (FUSE keeps its own cache per inode; with passthrough this
-// drops the backing file's), so reads go through the file system and not the cache.
-void drop_file_cache(int fd) { posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }
+// Drops this FUSE file's own page cache, so that reads go through the file system while
+// the source file underneath stays cached. With kernel passthrough the FUSE inode caches
+// nothing (reads go to the backing file), and a native run must not drop its source's cache:
+// the caller passes --drop=0 there, so every variant reads the same cached source data.
+void drop_file_cache(const Options& o, int fd)
+{
+	if (o.drop)
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+}
 
 void seqwrite(const Options& o, Result& r)
 {
@@ -233,7 +239,7 @@ void seqread(const Options& o, Result& r)
 		r.first_error = std::string("open data: ") + std::strerror(errno);
 		return;
 	}
-	drop_file_cache(fd);
+	drop_file_cache(o, fd);
 	auto t0 = Clock::now();
 	for (;;) {
 		auto top = Clock::now();
@@ -262,7 +268,7 @@ void randread(const Options& o, Result& r)
 		r.first_error = std::string("open data: ") + std::strerror(errno);
 		return;
 	}
-	drop_file_cache(fd);
+	drop_file_cache(o, fd);
 	uint64_t blocks = o.size / 4096;
 	run_ops(o, o.ops, r, [&](uint64_t i, Shared& sh) {
 		// Offsets from a hash of i: deterministic and independent of the thread split.

@@ -17,6 +17,7 @@ struct Options {
 	uint64_t block = 1ull << 20; // I/O size for sequential workloads
 	uint64_t ops = 10000;     // random reads
 	uint64_t seed = 1;
+	bool drop = true;         // drop the file's page cache before reads (see drop_file_cache)
 };
 
 struct Result {

@@ -140,11 +140,14 @@ class Runner:
         fs.mount()
         try:
             self.warm_connection(fs)
+            os.sync()  # earlier dirty data must not be written back inside this run
             self.measure(fs, "seqwrite", "seqwrite", ex, size=size)
+            os.sync()
             # The source file stays in the page cache: reads measure the file system
             # path, not the disk. The FUSE-side cache is dropped by the driver (fadvise).
-            self.measure(fs, "seqread", "seqread", ex, size=size)
-            self.measure(fs, "randread-4k", "randread", ex, size=size, ops=ops)
+            drop = 0 if fs.kind == "native" else 1
+            self.measure(fs, "seqread", "seqread", ex, size=size, drop=drop)
+            self.measure(fs, "randread-4k", "randread", ex, size=size, ops=ops, drop=drop)
             os.unlink(os.path.join(fs.root, "data"))
         finally:
             fs.umount()
