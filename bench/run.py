@@ -55,19 +55,21 @@ def main():
     files = a.files or (200 if quick else (10000 if a.env == "host" else 2000))
     reps = a.reps or (1 if quick else 3)
     big = a.big if a.big is not None else (0 if quick or a.env == "vm" else 1000000)
-    size = a.data_size or ("16M" if quick else "1G")
+    # The guest has 2 GiB of RAM: its data file must stay in its page cache.
+    size = a.data_size or ("16M" if quick else ("1G" if a.env == "host" else "512M"))
     # Outside the repository: tree walks of other tools (grep -r, editors) must not wander
     # into the mounts while they are measured.
     work = a.work or os.path.join("/var/tmp", "atomfs-bench", a.env)
     os.makedirs(work, exist_ok=True)
 
     driver = os.path.join(build, "bench", "atomfs-bench")
-    atomfs = os.path.join(build, "fs", "atomfs", "atomfs")
+    atomfs = os.environ.get("ATOMFS_BIN", os.path.join(build, "fs", "atomfs", "atomfs"))
     peer = build_peer(build)
     tracer = None
     if KernelTracer.available():
+        # ~36 bytes per event, up to ~10 events per op per phase, spread over the CPUs
         tracer = KernelTracer("atomfs-bench-%d" % os.getpid(),
-                              buffer_kb=min(262144, max(16384, files * 16 * 48 // 1024 // os.cpu_count())))
+                              buffer_kb=min(262144, max(16384, files * 10 * 48 // 1024)))
         tracer.setup()
     log("env %s, %d files, %d reps, counting with %s" % (
         a.env, files, reps, "the fuse_request_send tracepoint" if tracer else "server counters"))
