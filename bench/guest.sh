@@ -9,5 +9,6 @@ python3 "$top/bench/run.py" --env vm --work "$work" --out /tmp/bench-vm.json "$@
 status=$?
 echo "=== bench-json-begin ==="
 cat /tmp/bench-vm.json 2>/dev/null
+echo
 echo "=== bench-json-end ==="
 exit $status

@@ -49,7 +49,9 @@ if [ $vm = 1 ]; then
 	mb=$([ ${#quick[@]} -eq 0 ] && echo 4096 || echo 512)
 	log=$(mktemp)
 	if bash "$top/vm/run.sh" --timeout "${ATOMFS_BENCH_VM_TIMEOUT:-7200}" --ext4 "$mb" -- \
-		bash "$top/bench/guest.sh" "${quick[@]}" "${extra[@]}" | tee "$log"; then :; else status=1; fi
+		bash "$top/bench/guest.sh" "${quick[@]}" "${extra[@]}" |
+		tee "$log" | awk '/^=== bench-json-begin/ { skip = 1 } !skip { print } /^=== bench-json-end/ { skip = 0 }'
+	then :; else status=1; fi
 	sed -n '/^=== bench-json-begin ===$/,/^=== bench-json-end ===$/p' "$log" | sed '1d;$d' | tr -d '\r' >"$out"
 	rm -f "$log"
 	if python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out" 2>/dev/null; then
