@@ -149,8 +149,13 @@ plot "%s" u 1:3 w lp t "create atomic", "" u 1:4 w lp t "create old path", \\
     rows = []
     for d in docs:
         for r in ratios(d["summary"], d["env"]):
-            if r["threads"] == 1 and r["depth"] in (0, 1) and r["meta_latency"] in ("-", "0") and r["b"] != "native" or (
-                    r["b"] == "native" and r["workload"] in DATA and r["a"] == "atomfs"):
+            # the headline ratios only: atomic/old and atomfs/peer on the open paths,
+            # atomfs/native on sequential I/O
+            key_meta = r["workload"] in ("create", "open-uncached", "open-cached-nocache")
+            key_data = r["workload"] in ("seqread", "seqwrite")
+            if r["a"] == "atomfs" and r["threads"] == 1 and r["depth"] in (0, 1) and \
+                    r["meta_latency"] == "-" and ((key_meta and r["b"] != "native") or
+                                                  (key_data and r["b"] == "native")):
                 rows.append('"%s %s/%s %s" %.3f' % (d["env"], r["a"], r["b"], r["workload"], r["median"]))
     if rows:
         with open(dat, "w") as f:
@@ -158,7 +163,7 @@ plot "%s" u 1:3 w lp t "create atomic", "" u 1:4 w lp t "create old path", \\
         png = prefix + "-ratios.png"
         _gnuplot(png, """set title "Rate ratios within one run (1 = parity)"
 set style data histograms; set style fill solid 0.6; set boxwidth 0.8
-set xtics rotate by -60 font ",8"; set grid y; set key off; set yrange [0:*]
+set xtics rotate by -45 font ",9"; set grid y; set key off; set yrange [0:*]; set bmargin 10
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
 plot "%s" u 2:xtic(1)
 """ % dat)
