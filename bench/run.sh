@@ -48,7 +48,8 @@ if [ $vm = 1 ]; then
 	# the JSON), and prints the JSON between markers for us to keep.
 	mb=$([ ${#quick[@]} -eq 0 ] && echo 4096 || echo 512)
 	log=$(mktemp)
-	if bash "$top/vm/run.sh" --timeout "${ATOMFS_BENCH_VM_TIMEOUT:-7200}" --ext4 "$mb" -- \
+	timeout=$([ ${#quick[@]} -eq 0 ] && echo 7200 || echo 900)
+	if bash "$top/vm/run.sh" --timeout "${ATOMFS_BENCH_VM_TIMEOUT:-$timeout}" --ext4 "$mb" -- \
 		bash "$top/bench/guest.sh" "${quick[@]}" "${extra[@]}" |
 		tee "$log" | awk '/^=== bench-json-begin/ { skip = 1 } !skip { print } /^=== bench-json-end/ { skip = 0 }'
 	then :; else status=1; fi
