@@ -112,6 +112,8 @@ def env_section(doc):
                 "| workload | latency | a/b | ratio |", "|---|---|---|---|"]
         for r in rs:
             out.append("| %s | %s | %s/%s | %s |" % (r["workload"], r["meta_latency"], r["a"], r["b"], fmt_ratio(r)))
+    if doc.get("errors"):
+        out += ["", "#### Failed sequences (not in the tables)", ""] + ["- " + e for e in doc["errors"]]
     out += ["", "#### Targets (%s)" % env, "", "| target | measured | goal | |", "|---|---|---|---|"]
     for t in doc["targets"]:
         v = t["value"]

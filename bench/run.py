@@ -103,6 +103,18 @@ def main():
             log("atomfs not built at %s: measuring without it" % atomfs)
         return v
 
+    errors = []
+
+    def attempt(fn, *args):
+        """Full runs survive a failing sequence (reported in the JSON); quick runs fail."""
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001 - any failure of a server or workload
+            if quick:
+                raise
+            log("ERROR %s%s: %s" % (fn.__name__, args[1:], e))
+            errors.append("%s%s: %s" % (fn.__name__, args[1:], e))
+
     t0 = time.time()
     parts = a.only.split(",")
     try:
@@ -111,29 +123,29 @@ def main():
                 for depth in (1, 3):
                     for threads in (1, 2) if not quick else (1,):
                         for name, make in variants().items():
-                            run.metadata_sequence(make, depth, threads, rep, files)
+                            attempt(run.metadata_sequence, make, depth, threads, rep, files)
         if "meta" in parts and not tracer:
             # No tracepoint in this kernel: count passthrough_ll's requests from its -d log
             # in a small separate pass per depth (debug logging slows it; never timed).
             for depth in (1, 3):
-                run.metadata_sequence(variants()["passthrough_ll"], depth, 1, 0,
-                                      min(files, 100), {"count_pass": True})
+                attempt(run.metadata_sequence, variants()["passthrough_ll"], depth, 1, 0,
+                        min(files, 100), {"count_pass": True})
         if "sweep" in parts and not quick and os.access(atomfs, os.X_OK):
             # Per-op rates do not depend on N; fewer files keep the 1 ms runs short.
             for lat, n in (("0", files), ("100us", min(files, 4000)), ("1ms", min(files, 1000))):
                 for rep in range(reps):
                     for name, make in variants(["--meta-latency=" + lat]).items():
                         if name.startswith("atomfs"):
-                            run.create_open_only(make, n, rep, {"meta_latency": lat})
+                            attempt(run.create_open_only, make, n, rep, {"meta_latency": lat})
         if "data" in parts:
             n_rand = 2000 if quick else 20000
             for rep in range(reps):
                 for name, make in variants(data=True).items():
                     if name != "atomfs-old":
-                        run.data_sequence(make, rep, size, n_rand)
+                        attempt(run.data_sequence, make, rep, size, n_rand)
         if "big" in parts and big and os.access(atomfs, os.X_OK):
             make = variants()["atomfs"]
-            run.metadata_sequence(make, 1, 2, 0, big, {"big": True})
+            attempt(run.metadata_sequence, make, 1, 2, 0, big, {"big": True})
     finally:
         if tracer:
             tracer.teardown()
@@ -146,6 +158,7 @@ def main():
                    "quick": quick, "counting": "tracepoint" if tracer else "server",
                    "seconds": round(time.time() - t0, 1)},
         "records": run.records,
+        "errors": errors,
     }
     doc["summary"] = summary.summarize(run.records)
     doc["targets"] = summary.targets(doc)
