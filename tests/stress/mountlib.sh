@@ -100,7 +100,7 @@ fs_start() {
 	else
 		build_passthrough_ll
 		FS_STATS=""
-		local o="source=$src" a
+		local o="source=$src,xattr" a
 		for a in "$@"; do
 			case $a in
 			--nocache) o="$o,cache=never" ;;

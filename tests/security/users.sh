@@ -1,0 +1,35 @@
+# Temporary unprivileged users for the security tests (sourced after
+# mountlib.sh). atfs-u1 and atfs-u2 share the group atfs-g, atfs-u3 is in no
+# shared group. They are removed at exit (and before, if a killed run left
+# them behind).
+USERS=(atfs-u1 atfs-u2 atfs-u3)
+SHARED_GROUP=atfs-g
+remove_users() {
+	local u
+	for u in "${USERS[@]}"; do
+		id "$u" >/dev/null 2>&1 && userdel "$u" 2>/dev/null
+		getent group "$u" >/dev/null && groupdel "$u" 2>/dev/null
+	done
+	getent group $SHARED_GROUP >/dev/null && groupdel $SHARED_GROUP 2>/dev/null
+	return 0
+}
+create_users() {
+	command -v useradd >/dev/null || skip "useradd missing (package passwd)"
+	remove_users
+	groupadd $SHARED_GROUP || { fail "groupadd"; return 1; }
+	useradd -M -N -g users -G $SHARED_GROUP -s /usr/sbin/nologin atfs-u1 &&
+		useradd -M -N -g users -G $SHARED_GROUP -s /usr/sbin/nologin atfs-u2 &&
+		useradd -M -N -g users -s /usr/sbin/nologin atfs-u3 || { fail "useradd"; return 1; }
+	CLEANUP_HOOK=remove_users
+	say "users: $(id atfs-u1); $(id atfs-u2); $(id atfs-u3)"
+}
+# as USER CMD...: runs CMD with the user's uid, primary gid and groups.
+as() {
+	local u=$1
+	shift
+	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
+}
+# The system interpreter: a user's python3 shim (pyenv under /root) is not
+# reachable by the test users.
+PY=/usr/bin/python3
+[ -x $PY ] || PY=$(command -v python3)
