@@ -112,6 +112,9 @@ fs_start() {
 		done
 		argv=("$PASSTHROUGH_LL" -f -o "$o" "$mnt")
 	fi
+	# FS_WRAP: a command prefix that execs the server (e.g. prlimit), so
+	# that FS_PID is still the server's pid.
+	argv=(${FS_WRAP[@]+"${FS_WRAP[@]}"} "${argv[@]}")
 	say "mount: ${argv[*]}"
 	"${argv[@]}" >"$FS_LOG" 2>&1 &
 	FS_PID=$!
