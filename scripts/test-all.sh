@@ -14,6 +14,11 @@ stage "build"
 bash scripts/build.sh
 stage "unit and mounted tests (host kernel)"
 ctest --test-dir build --output-on-failure -j1
+stage "unit tests under ASan+UBSan"
+BUILD_DIR=$top/build-asan bash scripts/build.sh -DATOMFS_SANITIZE=ON
+ctest --test-dir build-asan -L unit --output-on-failure -j"$(nproc)"
+stage "protocol fuzzing (libFuzzer: 60 s, then corpus and regression replay)"
+bash tests/fuzz/run-fuzz.sh
 stage "VM harness self-check"
 bash vm/selftest.sh
 stage "guest suite (patched kernel in QEMU)"
