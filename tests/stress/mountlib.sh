@@ -80,7 +80,12 @@ build_passthrough_ll() {
 	PASSTHROUGH_LL=$WORK/pll/passthrough_ll
 }
 
-fs_is_atomfs() { [ "${FS_BIN:-}" != passthrough_ll ]; }
+# ATOMFS_TEST_FS overrides the binary the test was registered with, e.g.
+# ATOMFS_TEST_FS=passthrough_ll ctest -L security (the reference run).
+fs_is_atomfs() {
+	[ -n "${ATOMFS_TEST_FS:-}" ] && FS_BIN=$ATOMFS_TEST_FS
+	[ "${FS_BIN:-}" != passthrough_ll ]
+}
 
 # fs_start SRC MNT [atomfs-style options...]: starts the server in the
 # foreground (background job), waits for the mount. Sets FS_PID, FS_LOG and
