@@ -9,6 +9,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$top/build-fuzz}
 seconds=${ATOMFS_FUZZ_SECONDS:-60}
+if [ ! -f "$top/lib/transport/fake_kernel.h" ]; then
+	echo "run-fuzz: error: lib/transport/fake_kernel.h (the library's fake kernel transport)" \
+		"is missing; tests/fuzz/fuzz_link.cc is the one place to adapt" >&2
+	exit 1
+fi
 CC=clang CXX=clang++ cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	-DATOMFS_FUZZ=ON >/dev/null
 cmake --build "$build" -j"$(nproc)" --target fuzz_dispatch

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Data integrity through a mount: atomfs-integrity with fixed seeds, cached and
-# --nocache, against the in-memory model and the backing source file.
+# Data integrity through a mount: atomfs-integrity with fixed seeds, cached,
+# --nocache and --writeback, against the in-memory model and the backing source file.
 # usage: integrity.sh FS_BIN INTEGRITY_BIN [--seeds "1 2 3"] [--ops N]
 # FS_BIN is the atomfs binary or "passthrough_ll"; ATOMFS_INTEGRITY_OPS and
 # ATOMFS_INTEGRITY_SEEDS override the defaults for long runs.
@@ -27,11 +27,12 @@ say "native self-check of the generator (seed 1, $ops ops)"
 mkdir "$WORK/native"
 "$INTEGRITY" "$WORK/native" --seed 1 --ops "$ops" || fail "native run failed: generator bug"
 
-for mode in cached nocache; do
+for mode in cached nocache writeback; do
 	src=$WORK/src-$mode mnt=$WORK/mnt-$mode
 	mkdir "$src" "$mnt"
 	opts=()
 	[ $mode = nocache ] && opts=(--nocache)
+	[ $mode = writeback ] && opts=(--writeback)
 	fs_start "$src" "$mnt" "${opts[@]}" || continue
 	for seed in $seeds; do
 		say "$mode: seed $seed, $ops ops"

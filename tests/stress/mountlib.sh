@@ -109,6 +109,7 @@ fs_start() {
 		for a in "$@"; do
 			case $a in
 			--nocache) o="$o,cache=never" ;;
+			--writeback) o="$o,writeback" ;;
 			--timeout=*) o="$o,timeout=${a#--timeout=}" ;;
 			-o) ;;
 			--*) ;; # atomfs-only option
