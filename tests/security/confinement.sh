@@ -57,9 +57,16 @@ for mode in cached nocache; do
 	opts=()
 	[ $mode = nocache ] && opts=(--nocache)
 	fs_start "$src" "$mnt" "${opts[@]}" || continue
+	# Everything beside SOURCE, one level up, besides the server's own
+	# stats file (written at exit): a server resolving ".." would create here.
+	beside() { ls -A "$WORK" | grep -Ev '^(stats\.|beside\.)' ; }
+	beside >"$WORK/beside.before"
 	say "$mode: operations through the mount"
 	$PY "$here/confine.py" "$mnt" "$canary" || fail "$mode: confinement operations (see FAIL lines)"
 	fs_stop "$mnt" || fail "$mode: server exit status $?"
+	beside >"$WORK/beside.after"
+	diff -u "$WORK/beside.before" "$WORK/beside.after" && ok "$mode: nothing new beside SOURCE" ||
+		fail "$mode: entries appeared beside SOURCE"
 	snapshot >"$WORK/canary.after"
 	if diff -u "$WORK/canary.before" "$WORK/canary.after"; then
 		ok "$mode: canary unchanged (contents, modes, owners, times, xattrs)"
