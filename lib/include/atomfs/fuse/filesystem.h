@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace atomfs::fuse {
@@ -151,6 +152,10 @@ public:
 		(void)want;
 	}
 	virtual void destroy() {}
+	// Extra fields for the session's stats JSON ("\"inodes\": 12, ..."),
+	// without braces; empty for none. Called from the thread that writes
+	// the stats, concurrently with requests.
+	virtual std::string stats_json_fields() const { return {}; }
 
 	virtual Errno lookup(const Request &, NodeId parent, std::string_view name,
 			     Entry &out);

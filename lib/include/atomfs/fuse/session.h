@@ -38,6 +38,10 @@ struct SessionOptions {
 	bool writeback_cache = false;        // ask for FUSE_WRITEBACK_CACHE
 	bool passthrough = false;            // ask for FUSE_PASSTHROUGH (backing fds)
 	bool posix_acl = false;              // ask for FUSE_POSIX_ACL
+	// Ask for FUSE_HANDLE_KILLPRIV_V2: the filesystem then clears set-user-ID
+	// and set-group-ID bits itself (write_flags / FATTR_KILL_SUIDGID); off,
+	// the kernel clears them with a SETATTR as on any local filesystem.
+	bool handle_killpriv_v2 = false;
 	bool debug = false;                  // decoded request/reply log on stderr
 	std::string stats_path;              // if set: JSON counters rewritten on SIGUSR1 and at exit
 };

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: MIT
+//
+// The session's life: mount, worker threads, the request path (read ->
+// check -> dispatch -> reply), signals, and the end (unmount, DESTROY, the
+// last stats).
+#include "session/session_impl.h"
+
+#include "protocol/opcode_names.h"
+#include "transport/dev_fuse.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+namespace atomfs::fuse {
+namespace {
+
+// Why run() was woken (bits of SessionImpl::pending_).
+constexpr std::uint64_t kWakeExit = 1, kWakeEnded = 2, kWakeStats = 4;
+
+// The session whose run() receives SIGUSR1 (the last one started).
+std::atomic<SessionImpl *> g_signal_session{nullptr};
+
+int wake_signal() { return SIGRTMIN + 4; }
+
+void on_wake_signal(int) {} // only interrupts a blocking read
+
+void on_stats_signal(int)
+{
+	int saved = errno;
+	if (SessionImpl *s = g_signal_session.load())
+		s->request_stats_dump();
+	errno = saved;
+}
+
+void install_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa {};
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; // no SA_RESTART: a blocked read must return EINTR
+	::sigaction(sig, &sa, nullptr);
+}
+
+std::uint64_t now_ns()
+{
+	return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+						  std::chrono::steady_clock::now().time_since_epoch())
+						  .count());
+}
+
+bool opcode_has_no_reply(std::uint32_t op)
+{
+	const OpcodeEntry *e = lookup_opcode(op);
+	return e && e->no_reply;
+}
+
+} // namespace
+
+std::unique_ptr<Session> Session::mount(Filesystem &fs, const MountOptions &mount,
+					const SessionOptions &opts, std::string &error)
+{
+	MountHandle m;
+	if (!mount_fuse(mount, m, error))
+		return nullptr;
+	auto s = std::make_unique<SessionImpl>(fs, make_dev_fuse_transport(m.fd), opts);
+	s->set_mount(m);
+	return s;
+}
+
+std::unique_ptr<Session> Session::attach(Filesystem &fs, std::unique_ptr<Transport> t,
+					 const SessionOptions &opts)
+{
+	return std::make_unique<SessionImpl>(fs, std::move(t), opts);
+}
+
+SessionImpl::SessionImpl(Filesystem &fs, std::unique_ptr<Transport> t, const SessionOptions &opts)
+	: fs_(fs), transport_(std::move(t)), opts_(opts)
+{
+	if (opts_.threads == 0)
+		opts_.threads = 1;
+	opts_.max_pages = std::clamp(opts_.max_pages, 1u, 1024u);
+	opts_.max_write = std::clamp<std::uint32_t>(opts_.max_write, 4096, opts_.max_pages * 4096u);
+	// Requests: a WRITE of max_write, or a SETXATTR of the largest value
+	// (64 KiB), plus headers and a name. Replies: a READ of max_pages.
+	in_size_ = std::max<std::size_t>(abi::kMinReadBuffer,
+					 std::max<std::size_t>(opts_.max_write, 65536) + 8192);
+	out_size_ = std::max<std::size_t>(opts_.max_pages * 4096u, 65536) + 4096;
+	max_read_ = 32 * 4096;
+	event_fd_ = ::eventfd(0, EFD_CLOEXEC);
+}
+
+SessionImpl::~SessionImpl()
+{
+	SessionImpl *self = this;
+	g_signal_session.compare_exchange_strong(self, nullptr);
+	if (!workers_.empty())
+		stop_workers();
+	if (event_fd_ >= 0)
+		::close(event_fd_);
+}
+
+void SessionImpl::wake_main(std::uint64_t why)
+{
+	pending_.fetch_or(why);
+	std::uint64_t one = 1;
+	(void)!::write(event_fd_, &one, sizeof(one));
+}
+
+void SessionImpl::exit() { wake_main(kWakeExit); }
+
+void SessionImpl::request_stats_dump() { wake_main(kWakeStats); }
+
+int SessionImpl::run()
+{
+	// Workers must not take the process's signals (SIGINT, SIGUSR1, ...):
+	// a handler would interrupt their system calls. They inherit this mask.
+	sigset_t all, old;
+	sigfillset(&all);
+	sigdelset(&all, wake_signal());
+	for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
+		sigdelset(&all, s);
+	install_handler(wake_signal(), on_wake_signal);
+	install_handler(SIGUSR1, on_stats_signal);
+	g_signal_session.store(this);
+
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = 0;
+	for (unsigned i = 0; i < opts_.threads; i++) {
+		std::string error;
+		auto w = std::make_unique<Worker>();
+		w->session = this;
+		w->channel = transport_->open_channel(error);
+		if (!w->channel) {
+			std::fprintf(stderr, "atomfs::fuse: worker %u: %s\n", i, error.c_str());
+			if (i == 0)
+				rc = 1;
+			break;
+		}
+		w->stats = &stats_.new_shard();
+		w->in.resize(in_size_);
+		w->out.resize(out_size_);
+		Worker *wp = w.get();
+		w->thread = std::thread([this, wp] { worker_loop(*wp); });
+		w->handle = w->thread.native_handle();
+		workers_.push_back(std::move(w));
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+
+	bool exit_requested = false;
+	while (rc == 0) {
+		std::uint64_t v;
+		ssize_t n = ::read(event_fd_, &v, sizeof(v));
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			break;
+		std::uint64_t why = pending_.exchange(0);
+		if (why & kWakeStats)
+			write_stats(false);
+		if (why & kWakeExit) {
+			exit_requested = true;
+			break;
+		}
+		if (why & kWakeEnded)
+			break;
+	}
+	// Asked to stop (SIGINT, SIGTERM, exit()): detach the mount first, so
+	// nothing new reaches a server that is going away. Unmounted from
+	// outside: the kernel already ended the connection.
+	if (exit_requested && mounted_) {
+		unmount_fuse(mount_);
+		mounted_ = false;
+	}
+	stop_workers();
+	if (initialized() && !destroyed_.exchange(true))
+		fs_.destroy();
+	write_stats(true);
+	SessionImpl *self = this;
+	g_signal_session.compare_exchange_strong(self, nullptr);
+	return rc;
+}
+
+void SessionImpl::stop_workers()
+{
+	stopping_.store(true);
+	// A worker blocked in read(2) only returns when the connection ends or
+	// a signal interrupts it; signal until each has seen stopping_.
+	for (;;) {
+		bool all_done = true;
+		for (auto &w : workers_) {
+			if (!w->done.load()) {
+				all_done = false;
+				pthread_kill(w->handle, wake_signal());
+			}
+		}
+		if (all_done)
+			break;
+		::usleep(2000);
+	}
+	for (auto &w : workers_)
+		if (w->thread.joinable())
+			w->thread.join();
+	workers_.clear();
+}
+
+void SessionImpl::worker_loop(Worker &w)
+{
+	while (!stopping_.load(std::memory_order_relaxed)) {
+		ssize_t n = w.channel->receive(w.in);
+		if (n > 0) {
+			process(w, static_cast<std::size_t>(n));
+			continue;
+		}
+		if (n == -EMSGSIZE) { // larger than any request we accept
+			process(w, w.in.size() + 1);
+			continue;
+		}
+		if (n == -EINTR || n == -EAGAIN || n == -ENOENT)
+			continue;
+		if (n < 0 && !stopping_.load())
+			std::fprintf(stderr, "atomfs::fuse: reading requests: %s\n",
+				     std::strerror(static_cast<int>(-n)));
+		wake_main(kWakeEnded); // unmounted, aborted, or the fake kernel hung up
+		break;
+	}
+	w.done.store(true);
+}
+
+// One request: check its framing, count it, dispatch it, make sure it is
+// answered exactly once (or never, for the opcodes without replies).
+void SessionImpl::process(Worker &w, std::size_t n)
+{
+	const std::uint64_t t0 = now_ns();
+	abi::fuse_in_header h{};
+	const bool oversized = n > w.in.size();
+	const std::size_t have = oversized ? std::min(w.in.size(), sizeof(h)) : n;
+	std::memcpy(&h, w.in.data(), std::min(have, sizeof(h)));
+
+	Context c{*this, w, fs_, h, {}, {}, false, 0};
+	c.req.opcode = h.opcode;
+	c.req.unique = h.unique;
+	c.req.nodeid = h.nodeid;
+	c.req.caller = Caller{h.uid, h.gid, static_cast<pid_t>(h.pid)};
+	c.req.session = this;
+
+	if (have < sizeof(h)) {
+		// Too short to be a request: answer only if its unique is there.
+		w.stats->malformed();
+		if (have >= 16 && !(have >= 8 && opcode_has_no_reply(h.opcode))) {
+			c.reply_error(EIO);
+		}
+		return;
+	}
+	w.stats->dispatched(h.opcode);
+	const OpcodeEntry *op = lookup_opcode(h.opcode);
+	const bool no_reply = op && op->no_reply;
+	const std::size_t ext = static_cast<std::size_t>(h.total_extlen) * 8;
+	if (debug())
+		std::fprintf(stderr, "fuse: <- %llu %s (%u) node %llu len %u\n",
+			     (unsigned long long)h.unique,
+			     protocol::opcode_name(h.opcode).empty()
+				     ? "?"
+				     : protocol::opcode_name(h.opcode).data(),
+			     h.opcode, (unsigned long long)h.nodeid, h.len);
+
+	if (oversized || h.len != n || ext > n - sizeof(h)) {
+		w.stats->malformed();
+		if (!no_reply)
+			c.reply_error(EIO);
+	} else if (!initialized() && h.opcode != abi::FUSE_INIT) {
+		if (!no_reply)
+			c.reply_error(EIO);
+	} else if (!op || !op->handler) {
+		if (!no_reply)
+			c.reply_error(ENOSYS);
+	} else {
+		// Extensions (security context, supplementary groups) sit after
+		// the arguments; handlers see only the arguments.
+		c.args = protocol::ArgReader(std::span<const std::byte>(
+			w.in.data() + sizeof(h), n - sizeof(h) - ext));
+		op->handler(c);
+		if (!c.replied && !no_reply)
+			c.reply_error(EIO); // a handler bug must not hang the caller
+	}
+	w.stats->finished(h.opcode, now_ns() - t0, c.error != 0);
+}
+
+bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
+		    std::span<const std::byte> c)
+{
+	abi::fuse_out_header oh{};
+	oh.len = static_cast<std::uint32_t>(sizeof(oh) + a.size() + b.size() + c.size());
+	oh.error = error;
+	oh.unique = in.unique;
+	struct iovec iov[4] = {
+		{&oh, sizeof(oh)},
+		{const_cast<std::byte *>(a.data()), a.size()},
+		{const_cast<std::byte *>(b.data()), b.size()},
+		{const_cast<std::byte *>(c.data()), c.size()},
+	};
+	int count = 1;
+	for (int i = 1; i < 4; i++)
+		if (iov[i].iov_len)
+			iov[count++] = iov[i];
+	replied = true;
+	int rc = worker.channel->send(iov, count);
+	if (session.debug())
+		std::fprintf(stderr, "fuse: -> %llu error %d len %u%s\n",
+			     (unsigned long long)in.unique, error, oh.len, rc ? " (lost)" : "");
+	return rc == 0;
+}
+
+bool Context::reply_error(Errno e)
+{
+	if (e <= 0 || e > 4095)
+		e = EIO; // never a success or an out-of-range errno by mistake
+	error = -e;
+	return reply({});
+}
+
+bool Context::bad_request()
+{
+	worker.stats->malformed();
+	return reply_error(EINVAL);
+}
+
+Errno SessionImpl::notify_inval_entry(NodeId parent, std::string_view name)
+{
+	abi::fuse_out_header oh{};
+	abi::fuse_notify_inval_entry_out arg{};
+	arg.parent = parent;
+	arg.namelen = static_cast<std::uint32_t>(name.size());
+	oh.len = static_cast<std::uint32_t>(sizeof(oh) + sizeof(arg) + name.size() + 1);
+	oh.error = abi::FUSE_NOTIFY_INVAL_ENTRY;
+	char nul = 0;
+	struct iovec iov[4] = {{&oh, sizeof(oh)},
+			       {&arg, sizeof(arg)},
+			       {const_cast<char *>(name.data()), name.size()},
+			       {&nul, 1}};
+	return -transport_->notify(iov, 4);
+}
+
+Errno SessionImpl::notify_inval_inode(NodeId node, std::int64_t off, std::int64_t len)
+{
+	abi::fuse_out_header oh{};
+	abi::fuse_notify_inval_inode_out arg{};
+	arg.ino = node;
+	arg.off = off;
+	arg.len = len;
+	oh.len = sizeof(oh) + sizeof(arg);
+	oh.error = abi::FUSE_NOTIFY_INVAL_INODE;
+	struct iovec iov[2] = {{&oh, sizeof(oh)}, {&arg, sizeof(arg)}};
+	return -transport_->notify(iov, 2);
+}
+
+int SessionImpl::open_backing(int fd) { return transport_->backing_open(fd); }
+
+void SessionImpl::close_backing(int backing_id) { transport_->backing_close(backing_id); }
+
+std::string SessionImpl::stats_json() const { return stats_.json(fs_.stats_json_fields()); }
+
+// The stats file is replaced atomically (write + rename), so a reader never
+// sees half of it. Without a path, SIGUSR1 prints the JSON to stderr (and
+// so does the end of a --debug session).
+void SessionImpl::write_stats(bool at_exit)
+{
+	std::string json = stats_json();
+	if (opts_.stats_path.empty()) {
+		if (!at_exit || opts_.debug)
+			std::fputs(json.c_str(), stderr);
+		return;
+	}
+	std::string tmp = opts_.stats_path + ".tmp";
+	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		std::fprintf(stderr, "atomfs::fuse: stats file %s: %s\n", tmp.c_str(),
+			     std::strerror(errno));
+		return;
+	}
+	bool ok = ::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size());
+	::close(fd);
+	if (!ok || ::rename(tmp.c_str(), opts_.stats_path.c_str()) != 0)
+		std::fprintf(stderr, "atomfs::fuse: stats file %s: %s\n",
+			     opts_.stats_path.c_str(), std::strerror(errno));
+}
+
+} // namespace atomfs::fuse

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+//
+// The session's insides, shared by session.cc (threads, signals, stats),
+// init.cc (INIT negotiation) and the handlers (dispatch.cc, handlers_*.cc).
+#pragma once
+
+#include "protocol/abi.h"
+#include "protocol/arg_reader.h"
+#include "session/mount.h"
+#include "session/stats.h"
+#include "transport/transport.h"
+
+#include <atomfs/fuse/session.h>
+
+#include <pthread.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace atomfs::fuse {
+
+class SessionImpl;
+
+// What one worker thread owns: its channel and its buffers, allocated once
+// and reused for every request (request in, reply out, one data copy).
+struct Worker {
+	SessionImpl *session = nullptr;
+	std::unique_ptr<Channel> channel;
+	StatsShard *stats = nullptr;
+	std::vector<std::byte> in;  // the request as read
+	std::vector<std::byte> out; // reply body (after fuse_out_header)
+	std::thread thread;
+	pthread_t handle{};
+	std::atomic<bool> done{false};
+};
+
+// One request being handled: its header, a reader over its arguments and
+// the ways to answer it. Exactly one reply (or none, for FORGET-like ops).
+struct Context {
+	SessionImpl &session;
+	Worker &worker;
+	Filesystem &fs;
+	const abi::fuse_in_header &in;
+	protocol::ArgReader args;
+	Request req;
+	bool replied = false;
+	std::int32_t error = 0; // what was replied, for the counters
+
+	// Body space in the worker's reply buffer.
+	std::span<std::byte> out_space() { return worker.out; }
+
+	// Each returns whether the kernel took the reply: false means it was
+	// lost (interrupted, aborted) and any lookup it carried must be undone.
+	bool reply_error(Errno e);
+	bool reply(std::span<const std::byte> a, std::span<const std::byte> b = {},
+		   std::span<const std::byte> c = {});
+	template <class T> bool reply_struct(const T &v)
+	{
+		return reply(std::as_bytes(std::span<const T>(&v, 1)));
+	}
+	bool reply_ok() { return reply({}); }
+	bool reply_error_or_ok(Errno e) { return e ? reply_error(e) : reply_ok(); }
+	// Malformed arguments: EINVAL, and counted.
+	bool bad_request();
+};
+
+using Handler = void (*)(Context &);
+
+struct OpcodeEntry {
+	Handler handler = nullptr;
+	bool no_reply = false; // FORGET, BATCH_FORGET, INTERRUPT, NOTIFY_REPLY
+};
+
+// The dispatch table (dispatch.cc): opcode -> handler.
+const OpcodeEntry *lookup_opcode(std::uint32_t opcode);
+
+class SessionImpl final : public Session {
+public:
+	SessionImpl(Filesystem &fs, std::unique_ptr<Transport> t, const SessionOptions &opts);
+	~SessionImpl() override;
+
+	int run() override;
+	void exit() override;
+	// Async-signal-safe: run() writes the stats (SIGUSR1).
+	void request_stats_dump();
+	Errno notify_inval_entry(NodeId parent, std::string_view name) override;
+	Errno notify_inval_inode(NodeId node, std::int64_t off, std::int64_t len) override;
+	int open_backing(int fd) override;
+	void close_backing(int backing_id) override;
+	const ConnectionInfo &connection() const override { return conn_; }
+	std::string stats_json() const override;
+
+	void set_mount(const MountHandle &m) { mount_ = m; mounted_ = true; }
+
+	// Used by the handlers.
+	Filesystem &fs() { return fs_; }
+	const SessionOptions &options() const { return opts_; }
+	bool initialized() const { return initialized_.load(std::memory_order_acquire); }
+	void handle_init(Context &c);
+	void handle_destroy(Context &c);
+	bool debug() const { return opts_.debug; }
+	Stats &stats() { return stats_; }
+	std::size_t max_read() const { return max_read_; }
+
+private:
+	void worker_loop(Worker &w);
+	void process(Worker &w, std::size_t n);
+	void stop_workers();
+	void write_stats(bool at_exit);
+	void wake_main(std::uint64_t why);
+
+	Filesystem &fs_;
+	std::unique_ptr<Transport> transport_;
+	SessionOptions opts_;
+	ConnectionInfo conn_;
+	Stats stats_;
+	MountHandle mount_;
+	bool mounted_ = false;
+	std::vector<std::unique_ptr<Worker>> workers_;
+	std::size_t in_size_ = 0, out_size_ = 0, max_read_ = 0;
+	std::mutex init_mu_;
+	std::atomic<bool> initialized_{false};
+	std::atomic<bool> destroyed_{false};
+	std::atomic<bool> stopping_{false};
+	int event_fd_ = -1; // wakes run(): exit, stats dump, a worker ended
+	std::atomic<std::uint64_t> pending_{0};
+};
+
+} // namespace atomfs::fuse
