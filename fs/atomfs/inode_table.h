@@ -51,6 +51,13 @@ struct Inode {
 	std::atomic<std::int64_t> stamp_mtime_ns{-1};
 	std::atomic<std::int64_t> stamp_size{-1};
 
+	// Kernel passthrough: the kernel wants every open of an inode that is
+	// open for passthrough to name the same backing file, so the id is
+	// shared by the inode's open files and closed with the last of them.
+	std::mutex backing_mu;
+	int backing_id = 0;
+	unsigned backing_users = 0;
+
 	~Inode();
 	bool is_dir() const { return S_ISDIR(type); }
 	bool is_reg() const { return S_ISREG(type); }

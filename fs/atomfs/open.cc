@@ -65,6 +65,44 @@ static int backing_flags(int flags, bool writeback)
 	return f | O_CLOEXEC;
 }
 
+// Passthrough for an open of `in` (fd is this open's backing file): the
+// inode's shared backing id, registered on its first open. The backing file
+// is opened read-write when the server may, so that a later writer can
+// share it; the kernel checks the caller's access on the FUSE file itself.
+int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out)
+{
+	if (!passthrough_ || passthrough_failed_.load(std::memory_order_relaxed) || !req.session)
+		return 0;
+	std::lock_guard<std::mutex> lock(in.backing_mu);
+	if (in.backing_id <= 0) {
+		int rw = ::open(ProcPath(fd).c_str(), O_RDWR | O_CLOEXEC);
+		int id = req.session->open_backing(rw >= 0 ? rw : fd);
+		if (rw >= 0)
+			::close(rw); // the kernel holds its own reference
+		if (id <= 0) {
+			// Not offered after all: stop trying for every open.
+			passthrough_failed_ = true;
+			return 0;
+		}
+		in.backing_id = id;
+	}
+	in.backing_users++;
+	out.backing_id = in.backing_id;
+	out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH | wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
+			 wire::FOPEN_PASSTHROUGH;
+	return in.backing_id;
+}
+
+void AtomFs::detach_backing(const Request &req, Inode &in)
+{
+	std::lock_guard<std::mutex> lock(in.backing_mu);
+	if (in.backing_users && --in.backing_users == 0 && in.backing_id > 0) {
+		if (req.session)
+			req.session->close_backing(in.backing_id);
+		in.backing_id = 0;
+	}
+}
+
 // Makes the FileHandle for an open fd (owned) and fills the open reply.
 static std::uint64_t install_file(HandleTable<FileHandle> &files, int fd, int flags,
 				  std::shared_ptr<Inode> in, int backing_id)
@@ -97,20 +135,7 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 	}
 	out = {};
 	out.open_flags = open_reply_flags(*in, flags, *st);
-	int backing = 0;
-	if (passthrough_ && !passthrough_failed_.load(std::memory_order_relaxed) && req.session) {
-		backing = req.session->open_backing(fd);
-		if (backing > 0) {
-			out.backing_id = backing;
-			out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH |
-							    wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
-					 wire::FOPEN_PASSTHROUGH;
-		} else {
-			// Not offered after all: stop trying for every open.
-			passthrough_failed_ = true;
-			backing = 0;
-		}
-	}
+	int backing = attach_backing(req, *in, fd, out);
 	out.fh = install_file(files_, fd, flags, in, backing);
 	return 0;
 }
@@ -140,19 +165,7 @@ fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
 	out = {};
 	out.open_flags = open_reply_flags(*in, flags, entry.attr);
 	out.open_flags &= ~wire::FOPEN_KEEP_CACHE; // new file: nothing cached
-	int backing = 0;
-	if (passthrough_ && !passthrough_failed_.load(std::memory_order_relaxed) && req.session) {
-		backing = req.session->open_backing(fd);
-		if (backing > 0) {
-			out.backing_id = backing;
-			out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH |
-							    wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
-					 wire::FOPEN_PASSTHROUGH;
-		} else {
-			passthrough_failed_ = true;
-			backing = 0;
-		}
-	}
+	int backing = attach_backing(req, *in, fd, out);
 	out.fh = install_file(files_, fd, flags, std::move(in), backing);
 	return 0;
 }
@@ -407,8 +420,8 @@ fuse::Errno AtomFs::release(const Request &req, NodeId, std::uint64_t fh, int)
 	auto h = files_.take(fh);
 	if (!h)
 		return EBADF;
-	if (h->backing_id > 0 && req.session)
-		req.session->close_backing(h->backing_id);
+	if (h->backing_id > 0 && h->inode)
+		detach_backing(req, *h->inode);
 	if (h->writable && h->inode) {
 		// Our own writes are in the kernel's cache already: remember the
 		// result so the next open may keep it.

@@ -199,6 +199,8 @@ private:
 	bool writeback_ = false;     // granted by the kernel
 	bool passthrough_ = false;   // granted by the kernel and wanted
 	std::atomic<bool> passthrough_failed_{false};
+	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
+	void detach_backing(const Request &req, Inode &in);
 };
 
 } // namespace atomfs::fs

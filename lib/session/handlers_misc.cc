@@ -97,7 +97,8 @@ void getxattr(Context &c)
 		return (void)c.bad_request();
 	std::size_t len = 0;
 	auto buf = in.size ? sized_space(c, in.size) : std::span<std::byte>{};
-	reply_sized(c, c.fs.getxattr(c.req, c.in.nodeid, name, buf, len), in.size, len);
+	Errno err = c.fs.getxattr(c.req, c.in.nodeid, name, buf, len);
+	reply_sized(c, err, in.size, len);
 }
 
 void listxattr(Context &c)
@@ -108,7 +109,8 @@ void listxattr(Context &c)
 	std::size_t len = 0;
 	auto space = in.size ? sized_space(c, in.size) : std::span<std::byte>{};
 	std::span<char> buf(reinterpret_cast<char *>(space.data()), space.size());
-	reply_sized(c, c.fs.listxattr(c.req, c.in.nodeid, buf, len), in.size, len);
+	Errno err = c.fs.listxattr(c.req, c.in.nodeid, buf, len);
+	reply_sized(c, err, in.size, len);
 }
 
 void removexattr(Context &c)
