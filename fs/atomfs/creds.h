@@ -16,8 +16,12 @@
 // the thread unshares CLONE_FS; each worker does that once, lazily, and then
 // sets its own umask per request.
 //
-// Supplementary groups: FUSE tells the server only uid/gid/pid, so the
-// thread keeps the server's groups. With allow_other we turn on
+// Supplementary groups: FUSE tells the server only uid/gid/pid, plus, for
+// creating requests, the parent directory's group when the caller holds it
+// as a supplementary group (FUSE_CREATE_SUPP_GROUP). That group becomes the
+// thread's only supplementary group for the call (setgroups is per thread
+// as a raw syscall too), which is what creating in a group-writable or
+// set-group-ID directory needs. With allow_other we turn on
 // default_permissions, so the kernel has already checked permissions with
 // the caller's full group list before the request reaches us.
 #pragma once
@@ -39,6 +43,14 @@ public:
 	{
 		if (!on_)
 			return;
+		if (c.supp_gid != static_cast<gid_t>(-1)) {
+			long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
+			if (n >= 0) {
+				nsaved_ = static_cast<int>(n);
+				gid_t g = c.supp_gid;
+				groups_set_ = ::syscall(SYS_setgroups, 1, &g) == 0;
+			}
+		}
 		// gid first: after dropping fsuid we would still be allowed to, but
 		// keep the order the kernel's own helpers use.
 		::syscall(SYS_setfsgid, c.gid);
@@ -50,12 +62,18 @@ public:
 			return;
 		::syscall(SYS_setfsuid, 0);
 		::syscall(SYS_setfsgid, 0);
+		if (groups_set_)
+			::syscall(SYS_setgroups, nsaved_, saved_);
 	}
 	ScopedCreds(const ScopedCreds &) = delete;
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
 
 private:
+	static constexpr int kMaxSaved = 32;
 	bool on_;
+	bool groups_set_ = false;
+	int nsaved_ = 0;
+	gid_t saved_[kMaxSaved];
 };
 
 // Sets this thread's umask for a creating call; returns false when the

@@ -73,7 +73,11 @@ int main(int argc, char **argv)
 
 	const bool root = ::geteuid() == 0;
 	opts.session.writeback_cache = opts.cfg.cache && opts.cfg.writeback;
-	opts.session.passthrough = opts.cfg.passthrough && root && !opts.session.writeback_cache;
+	// Kernel passthrough reopens the backing file with the caller's flags,
+	// so its reads would set the source's atime: -o noatime keeps reads in
+	// the server, which opens with O_NOATIME.
+	opts.session.passthrough = opts.cfg.passthrough && root && !opts.session.writeback_cache &&
+				   !opts.cfg.noatime;
 	if (!opts.cfg.cache) {
 		opts.cfg.timeout = 0;
 	}

@@ -75,7 +75,8 @@ int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile
 		return 0;
 	std::lock_guard<std::mutex> lock(in.backing_mu);
 	if (in.backing_id <= 0) {
-		int rw = ::open(ProcPath(fd).c_str(), O_RDWR | O_CLOEXEC);
+		int rw = ::open(ProcPath(fd).c_str(),
+				O_RDWR | O_CLOEXEC | (cfg_.noatime ? O_NOATIME : 0));
 		int id = req.session->open_backing(rw >= 0 ? rw : fd);
 		if (rw >= 0)
 			::close(rw); // the kernel holds its own reference
@@ -121,7 +122,10 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 	// Reopening the O_PATH fd through /proc: the object is the one we
 	// resolved without following links, so O_NOFOLLOW is already honoured.
 	ProcPath proc(path_fd);
-	int fd = ::open(proc.c_str(), backing_flags(flags, writeback_));
+	// -o noatime: the kernel skips atime on the mount, and our reads of the
+	// source must not set it either (we are root: O_NOATIME is allowed).
+	const int noatime = cfg_.noatime ? O_NOATIME : 0;
+	int fd = ::open(proc.c_str(), backing_flags(flags, writeback_) | noatime);
 	if (fd < 0)
 		return errno;
 	struct stat now;
@@ -134,6 +138,16 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 		st = &now;
 	}
 	out = {};
+	// O_TRUNC arrives inside OPEN (FUSE_ATOMIC_O_TRUNC) and we open as
+	// root, whose CAP_FSETID keeps set-user-ID/set-group-ID bits; a caller
+	// without it loses them natively, so clear them as the kernel would.
+	if ((flags & O_TRUNC) && req.caller.uid != 0 && (st->st_mode & (S_ISUID | S_ISGID))) {
+		mode_t m = st->st_mode & 07777 & ~S_ISUID;
+		if (st->st_mode & S_IXGRP)
+			m &= ~S_ISGID;
+		if (m != (st->st_mode & 07777))
+			(void)::fchmod(fd, m);
+	}
 	out.open_flags = open_reply_flags(*in, flags, *st);
 	int backing = attach_backing(req, *in, fd, out);
 	out.fh = install_file(files_, fd, flags, in, backing);

@@ -232,6 +232,8 @@ static bool apply_mount_option(const std::string &opt, Options &o, std::string &
 				return false;
 			}
 			o.mount.extra.push_back(opt); // for the kernel
+			if (opt == "noatime")
+				o.cfg.noatime = true; // and for our own reads
 		}
 	}
 	return true;

@@ -591,8 +591,15 @@ struct fuse_backing_map {
 
 // A request extension header (after the arguments, total_extlen * 8 bytes).
 struct fuse_ext_header {
-	std::uint32_t size;
+	std::uint32_t size; // header included, a multiple of 8
 	std::uint32_t type;
+};
+// Extension types: 1..31 are security contexts (FUSE_SECURITY_CTX).
+inline constexpr std::uint32_t FUSE_MAX_NR_SECCTX = 31;
+inline constexpr std::uint32_t FUSE_EXT_GROUPS = 32;
+// FUSE_EXT_GROUPS body: nr_groups, then that many gids.
+struct fuse_supp_groups {
+	std::uint32_t nr_groups;
 };
 
 constexpr std::size_t dirent_size(std::size_t namelen)
@@ -661,5 +668,6 @@ static_assert(sizeof(fuse_notify_inval_inode_out) == 24);
 static_assert(sizeof(fuse_notify_inval_entry_out) == 16);
 static_assert(sizeof(fuse_backing_map) == 16);
 static_assert(sizeof(fuse_ext_header) == 8);
+static_assert(sizeof(fuse_supp_groups) == 4);
 
 } // namespace atomfs::fuse::abi

@@ -27,6 +27,7 @@ constexpr std::uint64_t kAlwaysWanted =
 	abi::FUSE_MAX_PAGES |         // our max_pages, not 32
 	abi::FUSE_CACHE_SYMLINKS |    // readlink results in the page cache
 	abi::FUSE_SETXATTR_EXT |      // setxattr flags for ACL set-gid handling
+	abi::FUSE_CREATE_SUPP_GROUP | // the parent's group when the caller has it
 	abi::FUSE_INIT_EXT;           // flags2 exists
 
 // Short INIT replies for kernels older than 7.23.

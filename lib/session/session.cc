@@ -56,6 +56,35 @@ std::uint64_t now_ns()
 						  .count());
 }
 
+// Request extensions: a chain of fuse_ext_header-framed records. Only the
+// supplementary group is used; unknown types are skipped, a broken chain
+// makes the request malformed.
+bool parse_extensions(const std::byte *p, std::size_t len, Caller &caller)
+{
+	while (len) {
+		abi::fuse_ext_header eh;
+		if (len < sizeof(eh))
+			return false;
+		std::memcpy(&eh, p, sizeof(eh));
+		if (eh.size < sizeof(eh) || eh.size % 8 || eh.size > len)
+			return false;
+		if (eh.type == abi::FUSE_EXT_GROUPS) {
+			abi::fuse_supp_groups g;
+			if (eh.size < sizeof(eh) + sizeof(g) + 4)
+				return false;
+			std::memcpy(&g, p + sizeof(eh), sizeof(g));
+			if (g.nr_groups >= 1) {
+				std::uint32_t gid;
+				std::memcpy(&gid, p + sizeof(eh) + sizeof(g), sizeof(gid));
+				caller.supp_gid = gid;
+			}
+		}
+		p += eh.size;
+		len -= eh.size;
+	}
+	return true;
+}
+
 bool opcode_has_no_reply(std::uint32_t op)
 {
 	const OpcodeEntry *e = lookup_opcode(op);
@@ -246,7 +275,7 @@ void SessionImpl::process(Worker &w, std::size_t n)
 	c.req.opcode = h.opcode;
 	c.req.unique = h.unique;
 	c.req.nodeid = h.nodeid;
-	c.req.caller = Caller{h.uid, h.gid, static_cast<pid_t>(h.pid)};
+	c.req.caller = Caller{h.uid, h.gid, static_cast<pid_t>(h.pid), static_cast<gid_t>(-1)};
 	c.req.session = this;
 
 	if (have < sizeof(h)) {
@@ -279,6 +308,10 @@ void SessionImpl::process(Worker &w, std::size_t n)
 	} else if (!op || !op->handler) {
 		if (!no_reply)
 			c.reply_error(ENOSYS);
+	} else if (ext && !parse_extensions(w.in.data() + n - ext, ext, c.req.caller)) {
+		w.stats->malformed();
+		if (!no_reply)
+			c.reply_error(EIO);
 	} else {
 		// Extensions (security context, supplementary groups) sit after
 		// the arguments; handlers see only the arguments.

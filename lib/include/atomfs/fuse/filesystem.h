@@ -44,6 +44,12 @@ struct Caller {
 	uid_t uid = 0;
 	gid_t gid = 0;
 	pid_t pid = 0;
+	// Creating requests (CREATE, MKNOD, MKDIR, SYMLINK, TMPFILE,
+	// OPEN_ATOMIC): the parent directory's group when the caller is a
+	// member through a supplementary group (FUSE_CREATE_SUPP_GROUP), so that
+	// a server acting as the caller can create in group-writable and
+	// set-group-ID directories. -1 when absent.
+	gid_t supp_gid = static_cast<gid_t>(-1);
 };
 
 // What every handler gets besides its arguments.
