@@ -281,7 +281,7 @@ void SessionImpl::process(Worker &w, std::size_t n)
 	if (have < sizeof(h)) {
 		// Too short to be a request: answer only if its unique is there.
 		w.stats->malformed();
-		if (have >= 16 && !(have >= 8 && opcode_has_no_reply(h.opcode))) {
+		if (have >= 16 && h.unique && !opcode_has_no_reply(h.opcode)) {
 			c.reply_error(EIO);
 		}
 		return;
@@ -298,7 +298,11 @@ void SessionImpl::process(Worker &w, std::size_t n)
 				     : protocol::opcode_name(h.opcode).data(),
 			     h.opcode, (unsigned long long)h.nodeid, h.len);
 
-	if (oversized || h.len != n || ext > n - sizeof(h)) {
+	if (h.unique == 0) {
+		// A reply with unique 0 would read as a notification: the kernel
+		// never sends such a request, so it cannot be answered at all.
+		w.stats->malformed();
+	} else if (oversized || h.len != n || ext > n - sizeof(h)) {
 		w.stats->malformed();
 		if (!no_reply)
 			c.reply_error(EIO);

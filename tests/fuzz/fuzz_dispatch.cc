@@ -147,8 +147,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 		if (malformed)
 			len = size - off;
 		// Every well-framed request but FORGET, BATCH_FORGET, INTERRUPT and
-		// NOTIFY_REPLY must be answered, however bad its arguments.
-		bool expect = !malformed && h.opcode != kForget && h.opcode != kBatchForget &&
+		// NOTIFY_REPLY must be answered, however bad its arguments; one
+		// with unique 0 cannot be (its reply would read as a notification).
+		bool expect = !malformed && h.unique != 0 && h.opcode != kForget && h.opcode != kBatchForget &&
 			      h.opcode != kInterrupt && h.opcode != kNotifyReply;
 		if (expect)
 			pending.insert(h.unique);
