@@ -16,7 +16,11 @@ namespace {
 // buffer, never past the size the kernel asked for.
 class ReplyDirBuffer final : public DirBuffer {
 public:
-	ReplyDirBuffer(std::span<std::byte> space, bool plus) : space_(space), plus_(plus) {}
+	ReplyDirBuffer(std::span<std::byte> space, bool plus, std::vector<NodeId> &counted)
+		: space_(space), plus_(plus), counted_(counted)
+	{
+		counted_.clear(); // the worker's vector, reused: no allocation per request
+	}
 
 	bool add(std::string_view name, ino_t ino, mode_t type, std::uint64_t next_off) override
 	{
@@ -74,7 +78,7 @@ private:
 	std::span<std::byte> space_;
 	bool plus_;
 	std::size_t used_ = 0;
-	std::vector<NodeId> counted_;
+	std::vector<NodeId> &counted_;
 };
 
 void do_readdir(Context &c, bool plus)
@@ -85,7 +89,7 @@ void do_readdir(Context &c, bool plus)
 	auto space = c.out_space();
 	if (in.size < space.size())
 		space = space.first(in.size);
-	ReplyDirBuffer buf(space, plus);
+	ReplyDirBuffer buf(space, plus, c.worker.counted);
 	if (Errno err = c.fs.readdir(c.req, c.in.nodeid, in.fh, in.offset, buf)) {
 		for (NodeId id : buf.counted())
 			c.fs.forget(id, 1);

@@ -176,6 +176,7 @@ int SessionImpl::run()
 		w->stats = &stats_.new_shard();
 		w->in.resize(in_size_);
 		w->out.resize(out_size_);
+		w->counted.reserve(out_size_ / abi::direntplus_size(1));
 		Worker *wp = w.get();
 		w->thread = std::thread([this, wp] { worker_loop(*wp); });
 		w->handle = w->thread.native_handle();

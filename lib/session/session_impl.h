@@ -36,6 +36,7 @@ struct Worker {
 	StatsShard *stats = nullptr;
 	std::vector<std::byte> in;  // the request as read
 	std::vector<std::byte> out; // reply body (after fuse_out_header)
+	std::vector<NodeId> counted; // READDIRPLUS lookups of the current reply
 	std::thread thread;
 	pthread_t handle{};
 	std::atomic<bool> done{false};
