@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+//
+// The session around the handlers: exact stats, notifications, the end of
+// a session (hang-up, DESTROY), and request extensions (supplementary group).
+#include "fuse_test_fs.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <thread>
+
+namespace atomfs::fuse::test {
+namespace {
+
+using namespace abi;
+using Counts = std::map<std::string, std::uint64_t>;
+
+FakeKernel::Reply lookup(FakeKernel &k, NodeId parent, std::string_view name)
+{
+	auto n = FakeKernel::name(name);
+	return k.call(FUSE_LOOKUP, parent, {FakeKernel::arg(n)});
+}
+
+FakeKernel::Reply open_atomic(FakeKernel &k, NodeId parent, std::string_view name, std::uint32_t flags)
+{
+	fuse_create_in in{flags, S_IFREG | 0644, 022, 0};
+	auto n = FakeKernel::name(name);
+	return k.call(FUSE_OPEN_ATOMIC, parent, {FakeKernel::arg(in), FakeKernel::arg(n)});
+}
+
+// --- stats -----------------------------------------------------------------
+
+TEST(FuseStats, ExactRequestAndErrorCounts)
+{
+	TestFs fs;
+	fs.set_stats_fields("\"inodes\":8,\"name\":\"test\"");
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	const int n_lookups = 7, n_missing = 3, n_atomic = 5, n_atomic_missing = 2;
+	for (int i = 0; i < n_lookups; i++)
+		ASSERT_EQ(lookup(k, 1, "file").error, 0);
+	for (int i = 0; i < n_missing; i++)
+		ASSERT_EQ(lookup(k, 1, "nope").error, -ENOENT);
+	for (int i = 0; i < n_atomic; i++)
+		ASSERT_EQ(open_atomic(k, 1, "file", O_RDONLY).error, 0);
+	for (int i = 0; i < n_atomic_missing; i++)
+		ASSERT_EQ(open_atomic(k, 1, "nope", O_RDONLY).error, -ENOENT);
+	ASSERT_EQ(k.call(200, 1).error, -ENOSYS);
+	ASSERT_EQ(k.call(FUSE_LOOKUP, 1, {FakeKernel::arg(std::string("x"))}).error, -EINVAL);
+	// A last successful request: with one worker, every earlier request
+	// has been finished (errors are counted after the reply is sent).
+	fuse_getattr_in g{};
+	ASSERT_EQ(k.call(FUSE_GETATTR, 1, {FakeKernel::arg(g)}).error, 0);
+
+	const std::string json = k.session().stats_json();
+	SCOPED_TRACE(json);
+	EXPECT_EQ(flat_object(json, "requests"),
+		  (Counts{{"INIT", 1},
+			  {"LOOKUP", n_lookups + n_missing + 1},
+			  {"OPEN_ATOMIC", n_atomic + n_atomic_missing},
+			  {"GETATTR", 1},
+			  {"UNKNOWN", 1}}));
+	EXPECT_EQ(flat_object(json, "errors"),
+		  (Counts{{"LOOKUP", n_missing + 1}, {"OPEN_ATOMIC", n_atomic_missing},
+			  {"UNKNOWN", 1}}));
+	EXPECT_EQ(json_number(json, "malformed"), 1);
+	EXPECT_NE(json.find("\"fs\":{\"inodes\":8,\"name\":\"test\"}"), std::string::npos);
+	// Each opcode with requests has a latency entry counting them all.
+	EXPECT_NE(json.find("\"LOOKUP\":{\"count\":11,"), std::string::npos);
+	EXPECT_NE(json.find("\"OPEN_ATOMIC\":{\"count\":7,"), std::string::npos);
+	// The backend saw one lookup per LOOKUP and per OPEN_ATOMIC.
+	EXPECT_EQ(fs.calls("lookup"), n_lookups + n_missing + n_atomic + n_atomic_missing);
+	EXPECT_EQ(fs.calls("open"), n_atomic);
+}
+
+TEST(FuseStats, NoFsObjectWithoutFields)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	const std::string json = k.session().stats_json();
+	EXPECT_EQ(json.find("\"fs\""), std::string::npos);
+	EXPECT_EQ(flat_object(json, "requests"), (Counts{{"INIT", 1}}));
+	EXPECT_EQ(flat_object(json, "errors"), Counts{});
+	EXPECT_EQ(json_number(json, "malformed"), 0);
+}
+
+TEST(FuseStats, CountsAreExactAcrossWorkers)
+{
+	TestFs fs;
+	SessionOptions opts;
+	opts.threads = 4;
+	FakeKernel k(fs, opts);
+	ASSERT_EQ(k.init().error, 0);
+	for (int i = 0; i < 40; i++)
+		ASSERT_EQ(lookup(k, 1, i % 2 ? "file" : "dir").error, 0);
+	auto req = flat_object(k.session().stats_json(), "requests");
+	EXPECT_EQ(req, (Counts{{"INIT", 1}, {"LOOKUP", 40}}));
+	EXPECT_EQ(fs.nlookup(kFile), 20);
+	EXPECT_EQ(fs.nlookup(kDir), 20);
+}
+
+// --- notifications ------------------------------------------------------------
+
+TEST(FuseNotify, InvalEntry)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	EXPECT_EQ(k.session().notify_inval_entry(kDir, "inner"), 0);
+	auto m = k.receive(5000);
+	ASSERT_TRUE(m);
+	EXPECT_EQ(m->unique, 0u);
+	EXPECT_EQ(m->error, FUSE_NOTIFY_INVAL_ENTRY);
+	Bytes want = bytes_of(fuse_notify_inval_entry_out{kDir, 5, 0});
+	append(want, std::string_view("inner\0", 6));
+	EXPECT_EQ(m->body, want);
+}
+
+TEST(FuseNotify, InvalInode)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	EXPECT_EQ(k.session().notify_inval_inode(kFile, 4096, -1), 0);
+	auto m = k.receive(5000);
+	ASSERT_TRUE(m);
+	EXPECT_EQ(m->unique, 0u);
+	EXPECT_EQ(m->error, FUSE_NOTIFY_INVAL_INODE);
+	EXPECT_EQ(m->body, bytes_of(fuse_notify_inval_inode_out{kFile, 4096, -1}));
+	// The session still answers requests after a notification.
+	EXPECT_EQ(lookup(k, 1, "file").error, 0);
+}
+
+TEST(FuseNotify, FromInsideAHandler)
+{
+	// A filesystem notifying while it serves a request: the notification
+	// and the reply both arrive.
+	struct NotifyingFs : TestFs {
+		Errno unlink(const Request &req, NodeId parent, std::string_view name) override
+		{
+			return req.session->notify_inval_entry(parent, name);
+		}
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	const std::uint64_t u = 7001;
+	k.send_raw(frame(FUSE_UNLINK, u, 1, bytes_of(std::string_view("gone\0", 5))));
+	auto first = k.receive(5000);
+	auto second = k.receive(5000);
+	ASSERT_TRUE(first && second);
+	EXPECT_EQ(first->unique, 0u);
+	EXPECT_EQ(first->error, FUSE_NOTIFY_INVAL_ENTRY);
+	Bytes want = bytes_of(fuse_notify_inval_entry_out{1, 4, 0});
+	append(want, std::string_view("gone\0", 5));
+	EXPECT_EQ(first->body, want);
+	EXPECT_EQ(second->unique, u);
+	EXPECT_EQ(second->error, 0);
+}
+
+// --- end of session ---------------------------------------------------------------
+
+// A session on a socketpair of our own, to see run()'s result.
+struct OwnKernel {
+	explicit OwnKernel(Filesystem &fs, unsigned threads = 1)
+	{
+		int sv[2];
+		if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+			throw std::runtime_error("socketpair");
+		fd = sv[0];
+		SessionOptions o;
+		o.threads = threads;
+		session = Session::attach(fs, make_socket_transport(sv[1]), o);
+		thread = std::thread([this] { rc = session->run(); });
+	}
+	~OwnKernel()
+	{
+		hang_up();
+		join();
+	}
+	void hang_up()
+	{
+		if (fd >= 0) {
+			::shutdown(fd, SHUT_RDWR);
+			::close(fd);
+			fd = -1;
+		}
+	}
+	void join()
+	{
+		if (thread.joinable())
+			thread.join();
+	}
+	std::optional<FakeKernel::Reply> request(const Bytes &msg)
+	{
+		if (::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL) < 0)
+			return std::nullopt;
+		std::vector<std::byte> buf(1 << 16);
+		ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+		if (n < static_cast<ssize_t>(sizeof(fuse_out_header)))
+			return std::nullopt;
+		fuse_out_header h;
+		std::memcpy(&h, buf.data(), sizeof(h));
+		EXPECT_EQ(h.len, static_cast<std::uint32_t>(n));
+		FakeKernel::Reply r{h.error, h.unique, {}};
+		r.body.assign(buf.begin() + sizeof(h), buf.begin() + n);
+		return r;
+	}
+	bool init()
+	{
+		fuse_init_in in{};
+		in.major = 7;
+		in.minor = 41;
+		in.max_readahead = 65536;
+		in.flags = ~0u;
+		in.flags2 = ~0u;
+		auto r = request(frame(FUSE_INIT, 2, 0, bytes_of(in)));
+		return r && r->error == 0 && r->unique == 2;
+	}
+
+	int fd = -1;
+	std::unique_ptr<Session> session;
+	std::thread thread;
+	int rc = -1;
+};
+
+TEST(FuseEnd, HangUpAfterInitEndsRunAndDestroysOnce)
+{
+	TestFs fs;
+	OwnKernel k(fs, 2);
+	ASSERT_TRUE(k.init());
+	k.hang_up();
+	k.join();
+	EXPECT_EQ(k.rc, 0);
+	EXPECT_EQ(fs.calls("destroy"), 1);
+	EXPECT_EQ(fs.calls("init"), 1);
+}
+
+TEST(FuseEnd, HangUpBeforeInitDoesNotDestroy)
+{
+	TestFs fs;
+	OwnKernel k(fs);
+	k.hang_up();
+	k.join();
+	EXPECT_EQ(k.rc, 0);
+	EXPECT_EQ(fs.calls("destroy"), 0);
+	EXPECT_EQ(fs.calls("init"), 0);
+}
+
+TEST(FuseEnd, DestroyRequestRepliesDestroysOnceAndEnds)
+{
+	TestFs fs;
+	OwnKernel k(fs, 2);
+	ASSERT_TRUE(k.init());
+	auto r = k.request(frame(FUSE_DESTROY, 4, 0, {}));
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->unique, 4u);
+	EXPECT_EQ(r->error, 0);
+	EXPECT_TRUE(r->body.empty());
+	// run() returns on its own, without a hang-up.
+	k.join();
+	EXPECT_EQ(k.rc, 0);
+	EXPECT_EQ(fs.calls("destroy"), 1);
+}
+
+TEST(FuseEnd, FakeKernelHangUp)
+{
+	TestFs fs;
+	auto k = std::make_unique<FakeKernel>(fs, one_thread());
+	ASSERT_EQ(k->init().error, 0);
+	EXPECT_EQ(fs.calls("destroy"), 0);
+	k->hang_up();
+	EXPECT_TRUE(fs.wait_destroyed());
+	k.reset(); // joins run()
+	EXPECT_EQ(fs.calls("destroy"), 1);
+}
+
+// --- request extensions (FUSE_CREATE_SUPP_GROUP) --------------------------------
+
+class FuseExtensions : public ::testing::Test {
+protected:
+	void SetUp() override { ASSERT_EQ(k.init().error, 0); }
+
+	// CREATE "name" with `ext` after the arguments and total_extlen = ext/8
+	// (unless given).
+	FakeKernel::Reply create(std::string_view name, const Bytes &ext,
+				 std::optional<std::uint16_t> extlen = std::nullopt)
+	{
+		fuse_create_in in{O_RDWR | O_CREAT, S_IFREG | 0644, 022, 0};
+		Bytes args = bytes_of(in);
+		append(args, name);
+		args.push_back(std::byte{0});
+		args.insert(args.end(), ext.begin(), ext.end());
+		const std::uint64_t u = ++unique_ * 2 + 10001;
+		k.send_raw(frame(FUSE_CREATE, u, 1, args,
+				 extlen.value_or(static_cast<std::uint16_t>(ext.size() / 8))));
+		auto r = k.receive(5000);
+		if (!r)
+			return {-ETIMEDOUT, 0, {}};
+		EXPECT_EQ(r->unique, u);
+		return *r;
+	}
+
+	static Bytes groups(std::initializer_list<std::uint32_t> gids,
+			    std::optional<std::uint32_t> nr = std::nullopt)
+	{
+		Bytes b;
+		std::uint32_t size = static_cast<std::uint32_t>(
+			(sizeof(fuse_ext_header) + 4 + 4 * gids.size() + 7) & ~std::size_t{7});
+		append(b, fuse_ext_header{size, FUSE_EXT_GROUPS});
+		append(b, fuse_supp_groups{nr.value_or(static_cast<std::uint32_t>(gids.size()))});
+		for (auto g : gids)
+			append(b, g);
+		b.resize(size);
+		return b;
+	}
+
+	TestFs fs;
+	FakeKernel k{fs, one_thread()};
+	std::uint64_t unique_ = 0;
+};
+
+TEST_F(FuseExtensions, OneGroup)
+{
+	Bytes ext = groups({5555});
+	ASSERT_EQ(ext.size(), 16u);
+	auto r = create("g1", ext);
+	ASSERT_EQ(r.error, 0);
+	EXPECT_EQ(r.body.size(), sizeof(fuse_entry_out) + sizeof(fuse_open_out));
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, 5555u);
+	EXPECT_EQ(fs.child(1, "g1"), std::optional<NodeId>(100)); // the name excludes the extension
+}
+
+TEST_F(FuseExtensions, FirstOfSeveralGroups)
+{
+	Bytes ext = groups({700, 800, 900});
+	ASSERT_EQ(ext.size(), 24u);
+	ASSERT_EQ(create("g3", ext).error, 0);
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, 700u);
+}
+
+TEST_F(FuseExtensions, NoGroupsOrNoExtension)
+{
+	ASSERT_EQ(create("g0", groups({}, 0)).error, 0);
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, static_cast<gid_t>(-1));
+	ASSERT_EQ(create("none", {}).error, 0);
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, static_cast<gid_t>(-1));
+}
+
+TEST_F(FuseExtensions, UnknownTypeSkipped)
+{
+	// A security context record (type 1) before the groups.
+	Bytes ext;
+	append(ext, fuse_ext_header{16, 1});
+	append(ext, std::string_view("secctx\0\0", 8));
+	Bytes g = groups({1234});
+	ext.insert(ext.end(), g.begin(), g.end());
+	ASSERT_EQ(create("sec", ext).error, 0);
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, 1234u);
+}
+
+TEST_F(FuseExtensions, BrokenChainsAreEio)
+{
+	const auto malformed = [&] { return json_number(k.session().stats_json(), "malformed"); };
+	struct Case {
+		const char *what;
+		Bytes ext;
+	};
+	Bytes not_multiple_of_8 = groups({1});
+	std::uint32_t twelve = 12;
+	std::memcpy(not_multiple_of_8.data(), &twelve, 4);
+	Bytes past_end = groups({1});
+	std::uint32_t big = 32;
+	std::memcpy(past_end.data(), &big, 4);
+	Bytes too_small_header = groups({1});
+	std::uint32_t four = 0;
+	std::memcpy(too_small_header.data(), &four, 4);
+	Bytes groups_without_gid;
+	append(groups_without_gid, fuse_ext_header{8, FUSE_EXT_GROUPS});
+	Bytes trailing = groups({1});
+	append(trailing, fuse_ext_header{16, 1}); // a second header, no body
+	const Case cases[] = {
+		{"size not a multiple of 8", not_multiple_of_8},
+		{"size past the end", past_end},
+		{"size 0", too_small_header},
+		{"groups record without room for a gid", groups_without_gid},
+		{"second record cut short", trailing},
+	};
+	std::int64_t n = 0;
+	for (const Case &c : cases) {
+		SCOPED_TRACE(c.what);
+		auto r = create(c.what[0] == 's' ? "bad-s" : "bad", c.ext);
+		EXPECT_EQ(r.error, -EIO);
+		EXPECT_TRUE(r.body.empty());
+		EXPECT_EQ(malformed(), ++n);
+	}
+	EXPECT_EQ(fs.calls("create"), 0);
+	// Still serving.
+	ASSERT_EQ(create("after", groups({42})).error, 0);
+	EXPECT_EQ(fs.recorded().create_caller.supp_gid, 42u);
+}
+
+} // namespace
+} // namespace atomfs::fuse::test
