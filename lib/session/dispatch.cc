@@ -67,7 +67,6 @@ constexpr std::array<OpcodeEntry, kTableSize> make_table()
 }
 
 constexpr std::array<OpcodeEntry, kTableSize> kTable = make_table();
-static_assert(kTable[FUSE_OPEN_ATOMIC].handler != nullptr);
 static_assert(kTable[FUSE_FORGET].no_reply && kTable[FUSE_BATCH_FORGET].no_reply);
 
 } // namespace
