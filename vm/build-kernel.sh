@@ -99,6 +99,7 @@ if ! make -C "$src" ARCH=x86_64 -j"$(nproc)" bzImage >"$dir/build.log" 2>&1; the
 fi
 cp "$src/arch/x86/boot/bzImage" "$image.tmp"
 cp "$src/.config" "$dir/config"
+cp "$src/System.map" "$dir/System.map" # vm/run.sh names the addresses of kernel reports
 mv "$image.tmp" "$image"
 # The tree is ~2 GB once built; keep it only on request (for addr2line and the like).
 [ "${ATOMFS_KEEP_KERNEL_SRC:-0}" = 1 ] || rm -rf "$src"

@@ -110,12 +110,37 @@ else
 	status=$(cat "$io/exit")
 fi
 
+# symbolize: kernel text addresses to symbol+offset with the image's System.map
+# (the normal kernel has no kallsyms); unchanged without one.
+symbolize() {
+	local map
+	map=$(dirname "$kernel")/System.map
+	if [ -r "$map" ] && command -v python3 >/dev/null; then
+		python3 -c '
+import bisect, re, sys
+addrs, names = [], []
+for line in open(sys.argv[1]):
+    a, t, n = line.split()[:3]
+    if t in "tTwW":
+        addrs.append(int(a, 16)); names.append(n)
+def sym(m):
+    a = int(m.group(0), 16)
+    i = bisect.bisect_right(addrs, a) - 1
+    return m.group(0) if i < 0 else "%s+0x%x" % (names[i], a - addrs[i])
+for line in sys.stdin:
+    sys.stdout.write(re.sub(r"0xffffffff8[0-9a-f]{7}", sym, line))
+' "$map"
+	else
+		cat
+	fi
+}
+
 # Kernel reports: scan the live console and the final dmesg buffer.
 splat='WARNING:|BUG:|Oops|Kernel panic|general protection fault|kernel BUG|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|KASAN:|UBSAN:|list_add corruption|list_del corruption|INFO: task .* blocked|soft lockup|hard LOCKUP|Call Trace'
 if grep -Eq "$splat" "$console" "$io/dmesg.txt" 2>/dev/null; then
 	echo "vm/run.sh: FAIL: the kernel log holds a report:" >&2
 	log=$console; [ -s "$io/dmesg.txt" ] && log="$io/dmesg.txt" # dmesg: complete, no console loss
-	grep -E -m1 -B2 -A40 "$splat" "$log" | head -60 | tr -d '\r' | sed 's/^/  | /' >&2
+	grep -E -m1 -B2 -A40 "$splat" "$log" | head -60 | tr -d '\r' | symbolize | sed 's/^/  | /' >&2
 	[ "$status" != 0 ] || status=120
 fi
 if [ "$status" != 0 ]; then

@@ -97,6 +97,7 @@ for mode in --nocache --timeout=1; do
 			}
 			rm -rf "${src:?}/$name"
 			echo original >"$src/$name"
+			expire "$mode" # the previous round may have cached another type
 			cat "$mnt/$name" >/dev/null # cached as a regular file
 			setup
 			expire "$mode"

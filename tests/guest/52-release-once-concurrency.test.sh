@@ -37,10 +37,12 @@ for mode in default --no-atomic-open; do
 	note "$mode: ${result[$mode]}"
 	# the same from 4 processes at once, 25 times each
 	counts_reset
+	pids=()
 	for p in 1 2 3 4; do
 		(for i in $(seq 25); do "$FSPROBE" open "$mnt/dir" "O_RDONLY|O_DIRECTORY|O_DIRECT" >/dev/null; done) &
+		pids+=($!)
 	done
-	wait
+	wait "${pids[@]}" # (a bare wait would wait for the server too)
 	opened=$(( $(count OPEN_ATOMIC) + $(count OPENDIR) ))
 	expect_eq "$mode: parallel: RELEASEDIR per handle" "$opened" "$(releasedirs_settle "$opened")"
 	atomfs_stop
