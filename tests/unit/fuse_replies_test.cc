@@ -359,5 +359,63 @@ TEST_F(FuseReplies, OpenAndCreate)
 	EXPECT_EQ(fs.nlookup(100), 1);
 }
 
+TEST_F(FuseReplies, MknodDecodesRdev)
+{
+	fuse_mknod_in in{S_IFCHR | 0666, kDevWire, 022, 0};
+	auto n = FakeKernel::name("cdev");
+	auto r = k.call(FUSE_MKNOD, 1, {FakeKernel::arg(in), FakeKernel::arg(n)});
+	ASSERT_EQ(r.error, 0);
+	auto rec = fs.recorded();
+	EXPECT_EQ(major(rec.mknod_rdev), kDevMajor);
+	EXPECT_EQ(minor(rec.mknod_rdev), kDevMinor);
+	EXPECT_EQ(rec.mknod_mode, static_cast<mode_t>(S_IFCHR | 0666));
+	EXPECT_EQ(rec.mknod_umask, 022u);
+	// And back: the new node's attributes carry the same wire rdev.
+	EXPECT_EQ(r.body, bytes_of(wire_entry(100, S_IFCHR | 0644, 0, kDevWire)));
+	// A small device number, 8:1 (0x801 on the wire).
+	in.rdev = 0x801;
+	n = FakeKernel::name("sda1");
+	ASSERT_EQ(k.call(FUSE_MKNOD, 1, {FakeKernel::arg(in), FakeKernel::arg(n)}).error, 0);
+	EXPECT_EQ(fs.recorded().mknod_rdev, makedev(8, 1));
+}
+
+TEST_F(FuseReplies, SetxattrExtendedLayout)
+{
+	// INIT offered everything: FUSE_SETXATTR_EXT is on, 16-byte header.
+	fuse_setxattr_in in{3, 2 /* XATTR_REPLACE */, FUSE_SETXATTR_ACL_KILL_SGID, 0};
+	auto n = FakeKernel::name("user.a");
+	auto v = std::string("abc");
+	auto r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	ASSERT_EQ(r.error, 0);
+	EXPECT_TRUE(r.body.empty());
+	auto rec = fs.recorded();
+	EXPECT_EQ(rec.xattr_name, "user.a");
+	EXPECT_EQ(rec.xattr_value, bytes_of(std::string_view("abc")));
+	EXPECT_EQ(rec.xattr_flags, 2);
+	// A value longer than the bytes sent.
+	in.size = 4;
+	r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	EXPECT_EQ(r.error, -EINVAL);
+	EXPECT_EQ(fs.calls("setxattr"), 1);
+}
+
+TEST(FuseRepliesCompat, SetxattrWithoutExtUsesEightBytes)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init(7, 41, ~0ull & ~FUSE_SETXATTR_EXT).error, 0);
+	struct {
+		std::uint32_t size, flags;
+	} in{3, 1 /* XATTR_CREATE */};
+	auto n = FakeKernel::name("user.b");
+	auto v = std::string("xyz");
+	auto r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	ASSERT_EQ(r.error, 0);
+	auto rec = fs.recorded();
+	EXPECT_EQ(rec.xattr_name, "user.b");
+	EXPECT_EQ(rec.xattr_value, bytes_of(std::string_view("xyz")));
+	EXPECT_EQ(rec.xattr_flags, 1);
+}
+
 } // namespace
 } // namespace atomfs::fuse::test

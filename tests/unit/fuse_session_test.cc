@@ -278,6 +278,104 @@ TEST(FuseEnd, FakeKernelHangUp)
 	EXPECT_EQ(fs.calls("destroy"), 1);
 }
 
+// --- replies the kernel never gets ---------------------------------------------------
+//
+// The filesystem is held inside a handler while the kernel hangs up; the
+// reply then cannot be sent and what it carried (lookups, open handles) must
+// be given back.
+
+TEST(FuseLostReply, LookupIsForgotten)
+{
+	TestFs fs;
+	auto k = std::make_unique<FakeKernel>(fs, one_thread());
+	ASSERT_EQ(k->init().error, 0);
+	fs.close_gate("file");
+	k->send_raw(frame(FUSE_LOOKUP, 8001, 1, bytes_of(std::string_view("file\0", 5))));
+	ASSERT_TRUE(fs.wait_in_gate());
+	k->hang_up();
+	fs.open_gate();
+	ASSERT_TRUE(fs.wait_destroyed());
+	k.reset();
+	EXPECT_EQ(fs.calls("lookup"), 1);
+	EXPECT_EQ(fs.nlookup(kFile), 0);
+	auto rec = fs.recorded();
+	ASSERT_EQ(rec.forgets.size(), 1u);
+	EXPECT_EQ(rec.forgets[0], (std::pair<NodeId, std::uint64_t>{kFile, 1}));
+}
+
+TEST(FuseLostReply, OpenAtomicReleasesAndForgets)
+{
+	TestFs fs;
+	auto k = std::make_unique<FakeKernel>(fs, one_thread());
+	ASSERT_EQ(k->init().error, 0);
+	fs.close_gate("file");
+	fuse_create_in in{O_RDWR, 0, 0, 0};
+	Bytes args = bytes_of(in);
+	append(args, std::string_view("file\0", 5));
+	k->send_raw(frame(FUSE_OPEN_ATOMIC, 8003, 1, args));
+	ASSERT_TRUE(fs.wait_in_gate());
+	k->hang_up();
+	fs.open_gate();
+	ASSERT_TRUE(fs.wait_destroyed());
+	k.reset();
+	EXPECT_EQ(fs.calls("open"), 1);
+	EXPECT_EQ(fs.calls("release"), 1);
+	EXPECT_EQ(fs.nlookup(kFile), 0);
+}
+
+TEST(FuseLostReply, ReaddirplusForgetsEveryEntry)
+{
+	TestFs fs;
+	auto k = std::make_unique<FakeKernel>(fs, one_thread());
+	ASSERT_EQ(k->init().error, 0);
+	fs.close_gate(""); // readdir
+	fuse_read_in in{};
+	in.size = 4096;
+	k->send_raw(frame(FUSE_READDIRPLUS, 8005, kDir, bytes_of(in)));
+	ASSERT_TRUE(fs.wait_in_gate());
+	k->hang_up();
+	fs.open_gate();
+	ASSERT_TRUE(fs.wait_destroyed());
+	k.reset();
+	EXPECT_EQ(fs.calls("readdirplus"), 1);
+	EXPECT_EQ(fs.calls("forget"), 2);
+	EXPECT_EQ(fs.nlookup(kLong), 0);
+	EXPECT_EQ(fs.nlookup(kInner), 0);
+}
+
+TEST(FuseLostReply, ReaddirplusErrorAfterEntriesForgetsThem)
+{
+	// The filesystem adds entries, then fails: the error is replied and
+	// the lookups of the entries never sent are given back.
+	struct FailingFs : TestFs {
+		Errno readdir(const Request &req, NodeId node, std::uint64_t fh, std::uint64_t off,
+			      DirBuffer &out) override
+		{
+			TestFs::readdir(req, node, fh, off, out);
+			return EIO;
+		}
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	fuse_read_in in{};
+	in.size = 4096;
+	auto r = k.call(FUSE_READDIRPLUS, kDir, {FakeKernel::arg(in)});
+	EXPECT_EQ(r.error, -EIO);
+	EXPECT_TRUE(r.body.empty());
+	EXPECT_EQ(fs.calls("forget"), 2);
+	EXPECT_EQ(fs.total_nlookup(), 0);
+}
+
+TEST(FuseNotify, AfterHangUpIsAnError)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	k.hang_up();
+	EXPECT_GT(k.session().notify_inval_entry(1, "file"), 0);
+	EXPECT_GT(k.session().notify_inval_inode(kFile, 0, 0), 0);
+}
+
 // --- request extensions (FUSE_CREATE_SUPP_GROUP) --------------------------------
 
 class FuseExtensions : public ::testing::Test {

@@ -148,6 +148,11 @@ public:
 		ConnectionInfo init_info;
 		std::uint64_t init_want = 0;
 		std::vector<std::pair<NodeId, std::uint64_t>> forgets;
+		std::string xattr_name;
+		std::vector<std::byte> xattr_value;
+		int xattr_flags = -1;
+		mode_t mknod_mode = 0, mknod_umask = 0;
+		dev_t mknod_rdev = 0;
 	};
 	Recorded recorded() const
 	{
@@ -182,6 +187,29 @@ public:
 	{
 		std::lock_guard<std::mutex> l(mu_);
 		open_fails_once_ = err;
+	}
+	// The next lookup() of `name` (or readdir() when name is empty) waits
+	// inside the filesystem until open_gate(); wait_in_gate() returns once
+	// it is there. For replies that cannot be delivered.
+	void close_gate(std::string name)
+	{
+		std::lock_guard<std::mutex> l(mu_);
+		gate_name_ = std::move(name);
+		gate_closed_ = true;
+		in_gate_ = false;
+	}
+	bool wait_in_gate(int ms = 5000)
+	{
+		std::unique_lock<std::mutex> l(mu_);
+		return cv_.wait_for(l, std::chrono::milliseconds(ms), [&] { return in_gate_; });
+	}
+	void open_gate()
+	{
+		{
+			std::lock_guard<std::mutex> l(mu_);
+			gate_closed_ = false;
+		}
+		cv_.notify_all();
 	}
 	// init() clears these bits of want.
 	void refuse_in_init(std::uint64_t bits)
@@ -221,9 +249,10 @@ public:
 
 	Errno lookup(const Request &req, NodeId parent, std::string_view name, Entry &out) override
 	{
-		std::lock_guard<std::mutex> l(mu_);
+		std::unique_lock<std::mutex> l(mu_);
 		calls_["lookup"]++;
 		rec_.lookup_caller = req.caller;
+		gate(l, name);
 		if (!lookup_enoent_once_.empty() && name == lookup_enoent_once_) {
 			lookup_enoent_once_.clear();
 			return ENOENT;
@@ -403,8 +432,9 @@ public:
 	Errno readdir(const Request &, NodeId node, std::uint64_t fh, std::uint64_t off,
 		      DirBuffer &out) override
 	{
-		std::lock_guard<std::mutex> l(mu_);
+		std::unique_lock<std::mutex> l(mu_);
 		calls_[out.plus() ? "readdirplus" : "readdir"]++;
+		gate(l, "");
 		auto it = nodes_.find(node);
 		if (it == nodes_.end())
 			return ESTALE;
@@ -472,7 +502,42 @@ public:
 		return 0;
 	}
 
+	Errno setxattr(const Request &, NodeId node, std::string_view name,
+		       std::span<const std::byte> value, int flags) override
+	{
+		std::lock_guard<std::mutex> l(mu_);
+		calls_["setxattr"]++;
+		rec_.xattr_name = std::string(name);
+		rec_.xattr_value.assign(value.begin(), value.end());
+		rec_.xattr_flags = flags;
+		return 0;
+	}
+	Errno mknod(const Request &, NodeId parent, std::string_view name, mode_t mode, dev_t rdev,
+		    mode_t umask, Entry &out) override
+	{
+		std::lock_guard<std::mutex> l(mu_);
+		calls_["mknod"]++;
+		rec_.mknod_mode = mode;
+		rec_.mknod_umask = umask;
+		rec_.mknod_rdev = rdev;
+		if (nodes_.at(parent).children.count(name))
+			return EEXIST;
+		NodeId id = next_id_++;
+		add(id, parent, std::string(name), mode & ~umask).rdev = rdev;
+		out = entry_locked(id);
+		return 0;
+	}
+
 private:
+	void gate(std::unique_lock<std::mutex> &l, std::string_view name)
+	{
+		if (!gate_closed_ || name != gate_name_)
+			return;
+		in_gate_ = true;
+		cv_.notify_all();
+		cv_.wait(l, [&] { return !gate_closed_; });
+	}
+
 	Node &add(NodeId id, NodeId parent, std::string name, mode_t mode)
 	{
 		Node &n = nodes_[id];
@@ -506,6 +571,8 @@ private:
 	Errno open_fails_once_ = 0;
 	std::uint64_t refuse_ = 0;
 	std::string stats_fields_;
+	std::string gate_name_;
+	bool gate_closed_ = false, in_gate_ = false;
 };
 
 // --- framing helpers -----------------------------------------------------------
