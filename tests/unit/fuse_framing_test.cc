@@ -9,12 +9,15 @@
 
 #include <cerrno>
 
-namespace atomfs::fuse::test {
-namespace {
+namespace atomfs::fuse::test
+{
+namespace
+{
 
 using namespace abi;
 
-class FuseFraming : public ::testing::Test {
+class FuseFraming : public ::testing::Test
+{
 protected:
 	void SetUp() override { ASSERT_EQ(k.init().error, 0); }
 
@@ -229,9 +232,9 @@ TEST_F(FuseFraming, HandlerArgumentsTooShortAreEinval)
 		std::size_t bytes;
 	};
 	const Case cases[] = {
-		{FUSE_GETATTR, 8}, {FUSE_OPEN, 4},     {FUSE_READ, 39},      {FUSE_RELEASE, 16},
-		{FUSE_FSYNC, 8},   {FUSE_GETXATTR, 4}, {FUSE_CREATE, 15},    {FUSE_OPEN_ATOMIC, 16},
-		{FUSE_MKNOD, 12},  {FUSE_MKDIR, 8},    {FUSE_READDIRPLUS, 0}, {FUSE_LSEEK, 20},
+	    {FUSE_GETATTR, 8}, {FUSE_OPEN, 4},	   {FUSE_READ, 39},	  {FUSE_RELEASE, 16},
+	    {FUSE_FSYNC, 8},   {FUSE_GETXATTR, 4}, {FUSE_CREATE, 15},	  {FUSE_OPEN_ATOMIC, 16},
+	    {FUSE_MKNOD, 12},  {FUSE_MKDIR, 8},	   {FUSE_READDIRPLUS, 0}, {FUSE_LSEEK, 20},
 	};
 	std::uint64_t u = 3001;
 	for (const Case &c : cases) {

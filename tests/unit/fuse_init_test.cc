@@ -8,18 +8,20 @@
 
 #include <cerrno>
 
-namespace atomfs::fuse::test {
-namespace {
+namespace atomfs::fuse::test
+{
+namespace
+{
 
 using namespace abi;
 
 // What the session asks for whatever its options (the oracle, written out
 // here rather than taken from the library).
 constexpr std::uint64_t kExpectedAlways =
-	FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES |
-	FUSE_DONT_MASK | FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO |
-	FUSE_ASYNC_DIO | FUSE_PARALLEL_DIROPS | FUSE_ABORT_ERROR | FUSE_MAX_PAGES |
-	FUSE_CACHE_SYMLINKS | FUSE_SETXATTR_EXT | FUSE_CREATE_SUPP_GROUP | FUSE_INIT_EXT;
+    FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DONT_MASK |
+    FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |
+    FUSE_PARALLEL_DIROPS | FUSE_ABORT_ERROR | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
+    FUSE_SETXATTR_EXT | FUSE_CREATE_SUPP_GROUP | FUSE_INIT_EXT;
 
 std::uint64_t reply_flags(const fuse_init_out &o)
 {
@@ -58,6 +60,21 @@ TEST(FuseInit, AllFlagsOffered741)
 	EXPECT_EQ(fs.calls("init"), 1);
 }
 
+TEST(FuseInit, NewerMinorGetsOurs)
+{
+	// A 7.45 kernel offering bits we do not know (bit 41 and up).
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	auto r = k.init(7, 45, ~0ull);
+	ASSERT_EQ(r.error, 0);
+	ASSERT_EQ(r.body.size(), 64u);
+	auto o = r.as<fuse_init_out>();
+	EXPECT_EQ(o.major, 7u);
+	EXPECT_EQ(o.minor, 41u);
+	EXPECT_EQ(reply_flags(o), kExpectedAlways);
+	EXPECT_EQ(fs.recorded().init_info.proto_minor, 45u);
+}
+
 TEST(FuseInit, OptionalFlagsOnlyWhenAsked)
 {
 	struct Case {
@@ -73,12 +90,12 @@ TEST(FuseInit, OptionalFlagsOnlyWhenAsked)
 	wbpt.writeback_cache = wbpt.passthrough = true;
 	kp.handle_killpriv_v2 = true;
 	const Case cases[] = {
-		{"writeback", wb, FUSE_WRITEBACK_CACHE, 0},
-		{"posix_acl", acl, FUSE_POSIX_ACL, 0},
-		{"passthrough", pt, FUSE_PASSTHROUGH, 1},
-		// 6.12 refuses passthrough together with writeback caching.
-		{"writeback+passthrough", wbpt, FUSE_WRITEBACK_CACHE, 0},
-		{"killpriv_v2", kp, FUSE_HANDLE_KILLPRIV_V2, 0},
+	    {"writeback", wb, FUSE_WRITEBACK_CACHE, 0},
+	    {"posix_acl", acl, FUSE_POSIX_ACL, 0},
+	    {"passthrough", pt, FUSE_PASSTHROUGH, 1},
+	    // 6.12 refuses passthrough together with writeback caching.
+	    {"writeback+passthrough", wbpt, FUSE_WRITEBACK_CACHE, 0},
+	    {"killpriv_v2", kp, FUSE_HANDLE_KILLPRIV_V2, 0},
 	};
 	for (const Case &c : cases) {
 		SCOPED_TRACE(c.what);
@@ -100,8 +117,8 @@ TEST(FuseInit, OnlyWhatTheKernelOffers)
 	// No FUSE_INIT_EXT: the flags2 bits the fake kernel puts in flags2 do
 	// not count, and no flags2 comes back.
 	const std::uint64_t offered = FUSE_ASYNC_READ | FUSE_POSIX_LOCKS | FUSE_WRITEBACK_CACHE |
-				      FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES | FUSE_CREATE_SUPP_GROUP |
-				      FUSE_PASSTHROUGH;
+				      FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES |
+				      FUSE_CREATE_SUPP_GROUP | FUSE_PASSTHROUGH;
 	auto r = k.init(7, 41, offered);
 	ASSERT_EQ(r.error, 0);
 	auto o = r.as<fuse_init_out>();
@@ -163,8 +180,7 @@ TEST(FuseInit, Compat722Reply)
 	in.minor = 22;
 	in.max_readahead = 65536;
 	in.flags = static_cast<std::uint32_t>(~0u);
-	auto r = k.call(FUSE_INIT, 0,
-			{FakeKernel::arg(in).first(FUSE_COMPAT_INIT_IN_SIZE)});
+	auto r = k.call(FUSE_INIT, 0, {FakeKernel::arg(in).first(FUSE_COMPAT_INIT_IN_SIZE)});
 	ASSERT_EQ(r.error, 0);
 	ASSERT_EQ(r.body.size(), 24u);
 	fuse_init_out o{};
@@ -189,8 +205,7 @@ TEST(FuseInit, ShortInitIn730GetsFullReply)
 	in.minor = 30;
 	in.max_readahead = 65536;
 	in.flags = static_cast<std::uint32_t>(~0u);
-	auto r = k.call(FUSE_INIT, 0,
-			{FakeKernel::arg(in).first(FUSE_COMPAT_INIT_IN_SIZE)});
+	auto r = k.call(FUSE_INIT, 0, {FakeKernel::arg(in).first(FUSE_COMPAT_INIT_IN_SIZE)});
 	ASSERT_EQ(r.error, 0);
 	ASSERT_EQ(r.body.size(), 64u);
 	auto o = r.as<fuse_init_out>();
@@ -312,8 +327,8 @@ TEST(FuseInit, FilesystemSeesConnectionAndMayRefuse)
 	EXPECT_EQ(rec.init_info.max_write, 1u << 20);
 	EXPECT_EQ(rec.init_info.time_gran, 1u);
 
-	const std::uint64_t granted =
-		(kExpectedAlways | FUSE_WRITEBACK_CACHE) & ~(FUSE_DO_READDIRPLUS | FUSE_CREATE_SUPP_GROUP);
+	const std::uint64_t granted = (kExpectedAlways | FUSE_WRITEBACK_CACHE) &
+				      ~(FUSE_DO_READDIRPLUS | FUSE_CREATE_SUPP_GROUP);
 	auto o = r.as<fuse_init_out>();
 	EXPECT_EQ(reply_flags(o), granted);
 	EXPECT_EQ(o.flags2, 0u);

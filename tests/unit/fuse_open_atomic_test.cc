@@ -10,8 +10,10 @@
 
 #include <cerrno>
 
-namespace atomfs::fuse::test {
-namespace {
+namespace atomfs::fuse::test
+{
+namespace
+{
 
 using namespace abi;
 
@@ -38,9 +40,13 @@ AtomicReply open_atomic(FakeKernel &k, NodeId parent, std::string_view name, std
 
 constexpr std::size_t kAtomicReplySize = sizeof(fuse_entry_out) + sizeof(fuse_open_out);
 
-bool zero_open(const fuse_open_out &o) { return o.fh == 0 && o.open_flags == 0 && o.backing_id == 0; }
+bool zero_open(const fuse_open_out &o)
+{
+	return o.fh == 0 && o.open_flags == 0 && o.backing_id == 0;
+}
 
-class FuseOpenAtomic : public ::testing::Test {
+class FuseOpenAtomic : public ::testing::Test
+{
 protected:
 	void SetUp() override { ASSERT_EQ(k.init().error, 0); }
 	TestFs fs;
@@ -197,8 +203,9 @@ TEST_F(FuseOpenAtomic, SymlinkFifoAndDeviceGetNoOpen)
 		NodeId id;
 		std::uint32_t mode;
 	};
-	for (const Case &c : {Case{"link", kLink, S_IFLNK | 0777}, Case{"fifo", kFifo, S_IFIFO | 0600},
-			      Case{"dev", kDev, S_IFCHR | 0660}}) {
+	for (const Case &c :
+	     {Case{"link", kLink, S_IFLNK | 0777}, Case{"fifo", kFifo, S_IFIFO | 0600},
+	      Case{"dev", kDev, S_IFCHR | 0660}}) {
 		SCOPED_TRACE(c.name);
 		auto r = open_atomic(k, 1, c.name, O_RDONLY | O_CREAT);
 		ASSERT_EQ(r.error, 0);
@@ -252,7 +259,8 @@ TEST_F(FuseOpenAtomic, SuppGroupReachesCreate)
 }
 
 // A filesystem with no methods at all.
-struct EmptyFs : Filesystem {};
+struct EmptyFs : Filesystem {
+};
 
 TEST(FuseOpenAtomicDefault, LookupNotImplementedIsEnosys)
 {

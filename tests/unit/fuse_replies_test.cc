@@ -7,10 +7,13 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cmath>
 #include <dirent.h>
 
-namespace atomfs::fuse::test {
-namespace {
+namespace atomfs::fuse::test
+{
+namespace
+{
 
 using namespace abi;
 
@@ -76,7 +79,8 @@ fuse_entry_out dot_entry(NodeId id, std::uint32_t mode)
 	return e;
 }
 
-class FuseReplies : public ::testing::Test {
+class FuseReplies : public ::testing::Test
+{
 protected:
 	void SetUp() override { ASSERT_EQ(k.init().error, 0); }
 
@@ -385,7 +389,8 @@ TEST_F(FuseReplies, SetxattrExtendedLayout)
 	fuse_setxattr_in in{3, 2 /* XATTR_REPLACE */, FUSE_SETXATTR_ACL_KILL_SGID, 0};
 	auto n = FakeKernel::name("user.a");
 	auto v = std::string("abc");
-	auto r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	auto r = k.call(FUSE_SETXATTR, kFile,
+			{FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
 	ASSERT_EQ(r.error, 0);
 	EXPECT_TRUE(r.body.empty());
 	auto rec = fs.recorded();
@@ -394,9 +399,78 @@ TEST_F(FuseReplies, SetxattrExtendedLayout)
 	EXPECT_EQ(rec.xattr_flags, 2);
 	// A value longer than the bytes sent.
 	in.size = 4;
-	r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	r = k.call(FUSE_SETXATTR, kFile,
+		   {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
 	EXPECT_EQ(r.error, -EINVAL);
 	EXPECT_EQ(fs.calls("setxattr"), 1);
+}
+
+TEST_F(FuseReplies, SetattrArguments)
+{
+	fuse_setattr_in in{};
+	in.valid = FATTR_SIZE | FATTR_MODE | FATTR_MTIME | FATTR_FH | FATTR_UID | FATTR_GID;
+	in.fh = 0x5151;
+	in.size = 4;
+	in.mode = S_IFREG | 0600;
+	in.uid = 3001;
+	in.gid = 3002;
+	in.mtime = 1234567890;
+	in.mtimensec = 987654321;
+	auto r = k.call(FUSE_SETATTR, kFile, {FakeKernel::arg(in)});
+	ASSERT_EQ(r.error, 0);
+	auto s = fs.recorded().setattr_in;
+	EXPECT_EQ(s.valid, in.valid);
+	ASSERT_TRUE(s.fh.has_value());
+	EXPECT_EQ(*s.fh, 0x5151u);
+	EXPECT_EQ(s.attr.st_size, 4);
+	EXPECT_EQ(s.attr.st_mode, static_cast<mode_t>(S_IFREG | 0600));
+	EXPECT_EQ(s.attr.st_uid, 3001u);
+	EXPECT_EQ(s.attr.st_gid, 3002u);
+	EXPECT_EQ(s.attr.st_mtim.tv_sec, 1234567890);
+	EXPECT_EQ(s.attr.st_mtim.tv_nsec, 987654321);
+	// The reply is the new attributes (size 4 now).
+	fuse_attr_out want{};
+	want.attr_valid = 2;
+	want.attr_valid_nsec = 250000000;
+	want.attr = wire_attr(kFile, S_IFREG | 0644, 4);
+	EXPECT_EQ(r.body, bytes_of(want));
+	// Without FATTR_FH no handle is passed.
+	in.valid = FATTR_SIZE;
+	ASSERT_EQ(k.call(FUSE_SETATTR, kFile, {FakeKernel::arg(in)}).error, 0);
+	EXPECT_FALSE(fs.recorded().setattr_in.fh.has_value());
+}
+
+TEST(FuseRepliesTimeouts, NegativeNanAndHugeTimeouts)
+{
+	struct TimeoutFs : TestFs {
+		Errno lookup(const Request &req, NodeId parent, std::string_view name,
+			     Entry &out) override
+		{
+			Errno e = TestFs::lookup(req, parent, name, out);
+			if (name == "file") {
+				out.entry_timeout = -1;
+				out.attr_timeout = std::nan("");
+			} else {
+				out.entry_timeout = 1e30;
+				out.attr_timeout = 0.000000001;
+			}
+			return e;
+		}
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	auto n = FakeKernel::name("file");
+	auto e = k.call(FUSE_LOOKUP, 1, {FakeKernel::arg(n)}).as<fuse_entry_out>();
+	EXPECT_EQ(e.entry_valid, 0u);
+	EXPECT_EQ(e.entry_valid_nsec, 0u);
+	EXPECT_EQ(e.attr_valid, 0u);
+	EXPECT_EQ(e.attr_valid_nsec, 0u);
+	n = FakeKernel::name("dir");
+	e = k.call(FUSE_LOOKUP, 1, {FakeKernel::arg(n)}).as<fuse_entry_out>();
+	EXPECT_EQ(e.entry_valid, 1000000000000000000ull); // saturated, not wrapped
+	EXPECT_EQ(e.entry_valid_nsec, 0u);
+	EXPECT_EQ(e.attr_valid, 0u);
+	EXPECT_LE(e.attr_valid_nsec, 1u); // 1 ns, or 0 after rounding down
 }
 
 TEST(FuseRepliesCompat, SetxattrWithoutExtUsesEightBytes)
@@ -409,7 +483,8 @@ TEST(FuseRepliesCompat, SetxattrWithoutExtUsesEightBytes)
 	} in{3, 1 /* XATTR_CREATE */};
 	auto n = FakeKernel::name("user.b");
 	auto v = std::string("xyz");
-	auto r = k.call(FUSE_SETXATTR, kFile, {FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
+	auto r = k.call(FUSE_SETXATTR, kFile,
+			{FakeKernel::arg(in), FakeKernel::arg(n), FakeKernel::arg(v)});
 	ASSERT_EQ(r.error, 0);
 	auto rec = fs.recorded();
 	EXPECT_EQ(rec.xattr_name, "user.b");

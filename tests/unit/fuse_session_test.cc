@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <thread>
 
-namespace atomfs::fuse::test {
-namespace {
+namespace atomfs::fuse::test
+{
+namespace
+{
 
 using namespace abi;
 using Counts = std::map<std::string, std::uint64_t>;
@@ -24,7 +26,8 @@ FakeKernel::Reply lookup(FakeKernel &k, NodeId parent, std::string_view name)
 	return k.call(FUSE_LOOKUP, parent, {FakeKernel::arg(n)});
 }
 
-FakeKernel::Reply open_atomic(FakeKernel &k, NodeId parent, std::string_view name, std::uint32_t flags)
+FakeKernel::Reply open_atomic(FakeKernel &k, NodeId parent, std::string_view name,
+			      std::uint32_t flags)
 {
 	fuse_create_in in{flags, S_IFREG | 0644, 022, 0};
 	auto n = FakeKernel::name(name);
@@ -63,9 +66,9 @@ TEST(FuseStats, ExactRequestAndErrorCounts)
 			  {"OPEN_ATOMIC", n_atomic + n_atomic_missing},
 			  {"GETATTR", 1},
 			  {"UNKNOWN", 1}}));
-	EXPECT_EQ(flat_object(json, "errors"),
-		  (Counts{{"LOOKUP", n_missing + 1}, {"OPEN_ATOMIC", n_atomic_missing},
-			  {"UNKNOWN", 1}}));
+	EXPECT_EQ(
+	    flat_object(json, "errors"),
+	    (Counts{{"LOOKUP", n_missing + 1}, {"OPEN_ATOMIC", n_atomic_missing}, {"UNKNOWN", 1}}));
 	EXPECT_EQ(json_number(json, "malformed"), 1);
 	EXPECT_NE(json.find("\"fs\":{\"inodes\":8,\"name\":\"test\"}"), std::string::npos);
 	// Each opcode with requests has a latency entry counting them all.
@@ -378,7 +381,8 @@ TEST(FuseNotify, AfterHangUpIsAnError)
 
 // --- request extensions (FUSE_CREATE_SUPP_GROUP) --------------------------------
 
-class FuseExtensions : public ::testing::Test {
+class FuseExtensions : public ::testing::Test
+{
 protected:
 	void SetUp() override { ASSERT_EQ(k.init().error, 0); }
 
@@ -407,7 +411,7 @@ protected:
 	{
 		Bytes b;
 		std::uint32_t size = static_cast<std::uint32_t>(
-			(sizeof(fuse_ext_header) + 4 + 4 * gids.size() + 7) & ~std::size_t{7});
+		    (sizeof(fuse_ext_header) + 4 + 4 * gids.size() + 7) & ~std::size_t{7});
 		append(b, fuse_ext_header{size, FUSE_EXT_GROUPS});
 		append(b, fuse_supp_groups{nr.value_or(static_cast<std::uint32_t>(gids.size()))});
 		for (auto g : gids)
@@ -481,11 +485,11 @@ TEST_F(FuseExtensions, BrokenChainsAreEio)
 	Bytes trailing = groups({1});
 	append(trailing, fuse_ext_header{16, 1}); // a second header, no body
 	const Case cases[] = {
-		{"size not a multiple of 8", not_multiple_of_8},
-		{"size past the end", past_end},
-		{"size 0", too_small_header},
-		{"groups record without room for a gid", groups_without_gid},
-		{"second record cut short", trailing},
+	    {"size not a multiple of 8", not_multiple_of_8},
+	    {"size past the end", past_end},
+	    {"size 0", too_small_header},
+	    {"groups record without room for a gid", groups_without_gid},
+	    {"second record cut short", trailing},
 	};
 	std::int64_t n = 0;
 	for (const Case &c : cases) {

@@ -43,10 +43,10 @@
 #include <string_view>
 #include <vector>
 
-namespace atomfs::fuse::test {
+namespace atomfs::fuse::test
+{
 
-inline constexpr NodeId kFile = 2, kDir = 3, kLink = 4, kFifo = 5, kDev = 6, kInner = 7,
-				 kLong = 8;
+inline constexpr NodeId kFile = 2, kDir = 3, kLink = 4, kFifo = 5, kDev = 6, kInner = 7, kLong = 8;
 inline constexpr const char *kFileData = "hello world";
 inline constexpr unsigned kDevMajor = 0x123, kDevMinor = 0x45678;
 // new_encode_dev(0x123, 0x45678), worked out by hand:
@@ -56,12 +56,13 @@ inline constexpr double kEntryTimeout = 1.5; // 1 s + 500000000 ns
 inline constexpr double kAttrTimeout = 2.25; // 2 s + 250000000 ns
 inline constexpr std::uint64_t kDirFh = 0xd1d1, kFileFhBase = 0xf000;
 
-class TestFs : public Filesystem {
+class TestFs : public Filesystem
+{
 public:
 	struct Node {
 		NodeId id = 0;
 		mode_t mode = 0;
-		std::string data;   // file contents or symlink target
+		std::string data; // file contents or symlink target
 		dev_t rdev = 0;
 		NodeId parent = 1;
 		std::map<std::string, NodeId, std::less<>> children;
@@ -84,7 +85,8 @@ public:
 	// The attributes every reply carries, from fixed numbers.
 	static struct stat stat_of(const Node &n)
 	{
-		struct stat st {};
+		struct stat st {
+		};
 		st.st_ino = n.id;
 		st.st_mode = n.mode;
 		st.st_nlink = S_ISDIR(n.mode) ? 2 : 1;
@@ -153,6 +155,7 @@ public:
 		int xattr_flags = -1;
 		mode_t mknod_mode = 0, mknod_umask = 0;
 		dev_t mknod_rdev = 0;
+		SetAttr setattr_in;
 	};
 	Recorded recorded() const
 	{
@@ -293,6 +296,7 @@ public:
 	{
 		std::lock_guard<std::mutex> l(mu_);
 		calls_["setattr"]++;
+		rec_.setattr_in = in;
 		auto it = nodes_.find(node);
 		if (it == nodes_.end())
 			return ESTALE;
@@ -369,7 +373,8 @@ public:
 			if (flags & O_EXCL)
 				return EEXIST;
 		} else {
-			add(next_id_++, parent, std::string(name), S_IFREG | (mode & ~umask & 07777));
+			add(next_id_++, parent, std::string(name),
+			    S_IFREG | (mode & ~umask & 07777));
 		}
 		NodeId id = nodes_[parent].children.find(name)->second;
 		entry = entry_locked(id);
@@ -485,8 +490,8 @@ public:
 	}
 	// Size query and short buffers: `len` is the value's size; bytes are
 	// copied only when they fit (the library turns len > size into ERANGE).
-	Errno getxattr(const Request &, NodeId node, std::string_view name, std::span<std::byte> buf,
-		       std::size_t &len) override
+	Errno getxattr(const Request &, NodeId node, std::string_view name,
+		       std::span<std::byte> buf, std::size_t &len) override
 	{
 		std::lock_guard<std::mutex> l(mu_);
 		calls_["getxattr"]++;
@@ -642,7 +647,7 @@ inline SessionOptions one_thread(SessionOptions o = {})
 
 // The flat {"KEY":N,...} object after "\"<key>\":{" in the stats JSON.
 inline std::map<std::string, std::uint64_t> flat_object(const std::string &json,
-							 const std::string &key)
+							const std::string &key)
 {
 	std::map<std::string, std::uint64_t> out;
 	std::string start = "\"" + key + "\":{";
