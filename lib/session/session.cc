@@ -326,7 +326,7 @@ void SessionImpl::process(Worker &w, std::size_t n)
 		if (!c.replied && !no_reply)
 			c.reply_error(EIO); // a handler bug must not hang the caller
 	}
-	w.stats->finished(h.opcode, now_ns() - t0, c.error != 0);
+	w.stats->finished(h.opcode, now_ns() - t0);
 }
 
 bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
@@ -347,6 +347,8 @@ bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
 		if (iov[i].iov_len)
 			iov[count++] = iov[i];
 	replied = true;
+	if (error)
+		worker.stats->errored(in.opcode); // before the caller can see the reply
 	int rc = worker.channel->send(iov, count);
 	if (session.debug())
 		std::fprintf(stderr, "fuse: -> %llu error %d len %u%s\n",

@@ -6,11 +6,9 @@
 
 namespace atomfs::fuse {
 
-void StatsShard::finished(std::uint32_t opcode, std::uint64_t ns, bool error)
+void StatsShard::finished(std::uint32_t opcode, std::uint64_t ns)
 {
 	OpcodeStats &s = ops_[protocol::opcode_slot(opcode)];
-	if (error)
-		bump(s.errors);
 	bump(s.total_ns, ns);
 	if (ns > s.max_ns.load(std::memory_order_relaxed))
 		s.max_ns.store(ns, std::memory_order_relaxed);

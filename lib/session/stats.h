@@ -6,7 +6,8 @@
 // path is a relaxed load and store per field: no lock, no shared cache line.
 // Readers (SIGUSR1 dump, exit, tests) sum the shards. A request is counted
 // when it is dispatched, before its reply is written, so once a system call
-// on the mount returns, every request it caused is already in the counts.
+// on the mount returns, every request it caused is already in the counts
+// (errors too: they are counted before the error reply is written).
 #pragma once
 
 #include "protocol/opcode_names.h"
@@ -40,7 +41,9 @@ public:
 	}
 
 	void dispatched(std::uint32_t opcode) { bump(ops_[protocol::opcode_slot(opcode)].count); }
-	void finished(std::uint32_t opcode, std::uint64_t ns, bool error);
+	// Counted before the error reply is written, like dispatched().
+	void errored(std::uint32_t opcode) { bump(ops_[protocol::opcode_slot(opcode)].errors); }
+	void finished(std::uint32_t opcode, std::uint64_t ns);
 	void malformed() { bump(malformed_); }
 
 private:
