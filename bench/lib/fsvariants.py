@@ -31,6 +31,7 @@ class Native:
     def __init__(self, name, src, mnt, opts=()):
         self.name, self.src, self.root = name, src, src
         self.conn = None
+        self.pin = None
 
     def mount(self, nocache=False):
         self.nocache = nocache
@@ -57,6 +58,7 @@ class FuseServer:
         self.conn = None
         self.log = mnt + ".log"
         self.debug_log = None
+        self.pin = None  # CPU list for taskset (the VM's one-thread runs), or None
 
     def command(self, nocache, debug):
         raise NotImplementedError
@@ -69,6 +71,8 @@ class FuseServer:
         debug_log = self.mnt + ".debug.log" if self.debug_pass else None
         self.debug_log = debug_log
         cmd = self.command(nocache, debug_log is not None)
+        if self.pin is not None:
+            cmd = ["taskset", "-c", self.pin] + cmd
         out = open(debug_log or self.log, "w")
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
         for _ in range(200):
