@@ -114,6 +114,16 @@ def env_section(doc):
             out.append("| %s | %s | %s/%s | %s |" % (r["workload"], r["meta_latency"], r["a"], r["b"], fmt_ratio(r)))
     if doc.get("errors"):
         out += ["", "#### Failed sequences (not in the tables)", ""] + ["- " + e for e in doc["errors"]]
+    checks = doc.get("checks") or []
+    if checks:
+        bad = [c for c in checks if not c["ok"]]
+        out += ["", "#### Exact request counts (%d checks, %d failed)" % (len(checks), len(bad)), "",
+                "Every one-thread record against what the protocol implies per operation%s." % (
+                    "; atomfs's counters against the tracepoint" if env == "host" else ""), ""]
+        out += ["- **FAILED** " + c["what"] for c in bad]
+        out += ["", "<details><summary>all checks</summary>", ""]
+        out += ["- %s %s" % ("ok" if c["ok"] else "FAILED", c["what"]) for c in checks]
+        out += ["", "</details>"]
     out += ["", "#### Targets (%s)" % env, "", "| target | measured | goal | |", "|---|---|---|---|"]
     for t in doc["targets"]:
         v = t["value"]
