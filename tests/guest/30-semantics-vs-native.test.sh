@@ -70,7 +70,9 @@ run_all() {
 	src=$(SOURCE_FS=$fstype fresh_source)
 	make_tree "$native"
 	make_tree "$src"
-	atomfs_start "$src" "$mnt" "${opts[@]}"
+	# -o dev: like libfuse, atomfs mounts nodev unless asked, and the native side
+	# opens the device node
+	atomfs_start "$src" "$mnt" -o dev "${opts[@]}"
 	for c in "${cases[@]}"; do
 		read -r name flags kind <<<"$c"
 		p=$(case_path "$name" "$kind")

@@ -5,7 +5,7 @@
 set -uo pipefail
 dir=$(cd "$(dirname "$0")" && pwd)
 filter=${ATOMFS_GUEST_TESTS:-.}
-limit=${ATOMFS_GUEST_TEST_TIMEOUT:-300}
+limit=${ATOMFS_GUEST_TEST_TIMEOUT:-600}
 
 echo "guest suite on $(uname -r) ($(nproc) CPUs), filter '$filter'"
 pass=() failed=() skipped=()
