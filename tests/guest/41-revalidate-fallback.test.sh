@@ -19,7 +19,9 @@ for opts in "--timeout=1 -o default_permissions" "--timeout=1 --writeback"; do
 	cat "$mnt/gone" >/dev/null # cached, positive
 	rm -f "$src/gone"
 	sleep 1.2 # expired
+	counts_reset
 	echo b >"$mnt/gone" || fail "$opts: open(O_WRONLY|O_CREAT|O_TRUNC) of a name removed in the source failed"
+	expect_counts "OPEN_ATOMIC=0 CREATE=1" # the fallback: LOOKUPs, then CREATE
 	expect_eq "$opts: recreated through the mount" b "$(cat "$src/gone")"
 
 	echo a >"$mnt/replaced"
@@ -27,7 +29,9 @@ for opts in "--timeout=1 -o default_permissions" "--timeout=1 --writeback"; do
 	rm -f "$src/replaced"
 	echo other-file >"$src/replaced"
 	sleep 1.2
+	counts_reset
 	echo c >"$mnt/replaced" || fail "$opts: open(O_WRONLY|O_CREAT|O_TRUNC) of a replaced name failed"
+	expect_counts "OPEN_ATOMIC=0 CREATE=0 OPEN=1"
 	expect_eq "$opts: replaced file truncated and written" c "$(cat "$src/replaced")"
 
 	for flags in "O_WRONLY|O_CREAT|O_TRUNC" "O_RDWR|O_CREAT|O_EXCL" "O_WRONLY|O_TRUNC"; do
