@@ -27,12 +27,31 @@ ln -sf /proc/self/fd/1 $r/dev/stdout
 ln -sf /proc/self/fd/2 $r/dev/stderr
 mount -t devpts devpts $r/dev/pts
 mount -t fusectl fusectl $r/sys/fs/fuse/connections 2>/dev/null
+# The run's io share, first outside the new root: its "keep" file lists host
+# directories (the repository, the command's directory) under /tmp, /var/tmp, /run
+# or /dev/shm, which the tmpfs mounts below would hide; they are bound back above them.
+mkdir -p /io /keep
+mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 atomfs_io /io ||
+	fail "cannot mount the io share"
+n=0
+: >/keep.list
+if [ -r /io/keep ]; then
+	while read -r d; do
+		[ -n "$d" ] && [ -d "$r$d" ] || fail "kept directory $d not found on the host root"
+		n=$((n + 1))
+		mkdir -p /keep/$n
+		mount -o bind "$r$d" /keep/$n || fail "cannot keep $d"
+		echo "$n $d" >>/keep.list
+	done </io/keep
+fi
 for d in tmp run var/tmp dev/shm; do
 	mount -t tmpfs -o mode=1777 tmpfs $r/$d || fail "cannot mount tmpfs on /$d"
 done
+while read -r n d; do
+	mkdir -p "$r$d" && mount -o bind /keep/$n "$r$d" || fail "cannot bind $d back"
+done </keep.list
 mkdir -p $r/run/atomfs-vm $r/run/lock
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 atomfs_io $r/run/atomfs-vm ||
-	fail "cannot mount the io share"
+mount -o bind /io $r/run/atomfs-vm || fail "cannot mount the io share"
 
 if grep -q ' vda$' /proc/partitions; then
 	mkdir -p $r/run/atomfs-ext4

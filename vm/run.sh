@@ -62,6 +62,13 @@ output="$run/output.log"
 	echo
 } >"$io/cmd.sh"
 
+# Host directories the command needs that the guest's tmpfs mounts would hide (a
+# checkout under /tmp or /var/tmp): vm/guest-init.sh binds them back.
+for d in "$PWD" "$top" ${BUILD_DIR:+"$BUILD_DIR"}; do
+	d=$(realpath -m "$d")
+	case $d/ in /tmp/* | /var/tmp/* | /run/* | /dev/shm/*) echo "$d" ;; esac
+done | sort -u >"$io/keep"
+
 disk=()
 if [ "$ext4_mb" != 0 ]; then
 	truncate -s "${ext4_mb}M" "$run/ext4.img"
