@@ -442,6 +442,67 @@ TEST_P(AllowOtherOpsTest, OtherUserCreatesOwnFilesAndIsRefusedLikeNative)
 	}
 }
 
+// POSIX record locks (fcntl): another process conflicts, F_GETLK names the
+// holder, unlocking frees the range, as on the native directory. (The
+// kernel keeps them: the library does not ask for FUSE_POSIX_LOCKS.)
+TEST_P(OpsTest, PosixLocksConflictLikeNative)
+{
+	for (auto dir : {native, mnt}) {
+		write_file(dir + "/f", "0123456789");
+		int fd = ::open((dir + "/f").c_str(), O_RDWR);
+		ASSERT_GE(fd, 0);
+		struct flock lk {};
+		lk.l_type = F_WRLCK;
+		lk.l_whence = SEEK_SET;
+		lk.l_start = 2;
+		lk.l_len = 4;
+		ASSERT_EQ(::fcntl(fd, F_SETLK, &lk), 0) << dir;
+		pid_t child = ::fork();
+		if (child == 0) {
+			int cfd = ::open((dir + "/f").c_str(), O_RDWR);
+			struct flock want {};
+			want.l_type = F_WRLCK;
+			want.l_whence = SEEK_SET;
+			want.l_start = 0;
+			want.l_len = 3;
+			if (::fcntl(cfd, F_SETLK, &want) != -1 || (errno != EAGAIN && errno != EACCES))
+				::_exit(1);
+			struct flock probe = want;
+			if (::fcntl(cfd, F_GETLK, &probe) != 0 || probe.l_type != F_WRLCK ||
+			    probe.l_pid != ::getppid() || probe.l_start != 2 || probe.l_len != 4)
+				::_exit(2);
+			want.l_start = 6; // beyond the held range: free
+			if (::fcntl(cfd, F_SETLK, &want) != 0)
+				::_exit(3);
+			::_exit(0);
+		}
+		int status = 0;
+		ASSERT_EQ(::waitpid(child, &status, 0), child);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			<< dir << ": child step " << WEXITSTATUS(status);
+		lk.l_type = F_UNLCK;
+		EXPECT_EQ(::fcntl(fd, F_SETLK, &lk), 0);
+		::close(fd);
+	}
+}
+
+// fsync and fdatasync of a file, fsync of a directory: success, and the
+// data is in the source.
+TEST_P(OpsTest, FsyncFileAndDirectory)
+{
+	int fd = ::open((mnt + "/f").c_str(), O_WRONLY | O_CREAT, 0644);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(::write(fd, "synced", 6), 6);
+	EXPECT_EQ(::fsync(fd), 0);
+	EXPECT_EQ(::fdatasync(fd), 0);
+	::close(fd);
+	int dfd = ::open(mnt.c_str(), O_RDONLY | O_DIRECTORY);
+	ASSERT_GE(dfd, 0);
+	EXPECT_EQ(::fsync(dfd), 0);
+	::close(dfd);
+	EXPECT_EQ(read_file(src + "/f"), "synced");
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, OpsTest, ::testing::Values(false, true), mode_name);
 INSTANTIATE_TEST_SUITE_P(Modes, AllowOtherOpsTest, ::testing::Values(false, true), mode_name);
 
