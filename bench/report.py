@@ -41,6 +41,21 @@ def variants_of(summ):
     return [v for v in ORDER if v in have]
 
 
+def big_table(summ):
+    big = [s for s in summ.values() if s["big"]]
+    if not big:
+        return []
+    out = ["", "#### atomfs alone at %d files (2 threads, depth 1, one run)" % big[0]["files"], "",
+           "| workload | rate | mean / p99 µs | requests/op | by opcode |", "|---|---|---|---|---|"]
+    for s in sorted(big, key=lambda s: META.index(s["workload"]) if s["workload"] in META else 99):
+        r = reqs(s)
+        out.append("| %s | %s | %.1f / %.1f | %s | %s |" % (
+            s["workload"], fmt_rate(s), s["lat_mean_us"], s["lat_p99_us"],
+            "%.2f" % r["total"] if r else "n/a",
+            " ".join("%s %s" % (k, _n(x)) for k, x in r["by_opcode"].items()) if r else ""))
+    return out
+
+
 def env_section(doc):
     summ, env = doc["summary"], doc["env"]
     m, c = doc["machine"], doc["config"]
@@ -54,6 +69,10 @@ def env_section(doc):
             "the kernel's fuse_request_send tracepoint" if c["counting"] == "tracepoint"
             else "atomfs's own counters (passthrough_ll: n/a, no tracepoint in this kernel)"),
         ""]
+    if summ and all(s["big"] for s in summ.values()):
+        return "\n".join(out[:1] + ["", "atomfs alone, %d files, 2 threads, depth 1, one run; "
+                                     "requests counted by atomfs's own counters." % c["big"]]
+                          + big_table(summ)) + "\n"
     out += ["#### Metadata rates, ops/s (readdir: entries/s)", "",
             "| workload | depth | threads | " + " | ".join(vs) + " |",
             "|---|---|---|" + "---|" * len(vs)]
@@ -98,14 +117,7 @@ def env_section(doc):
                 "| workload | " + " | ".join(vs) + " |", "|---|" + "---|" * len(vs)]
         for wl in DATA:
             out.append("| %s | %s |" % (wl, " | ".join(fmt_rate(find(summ, v, wl, 0, 1)) for v in vs)))
-    big = [s for s in summ.values() if s["big"]]
-    if big:
-        out += ["", "#### atomfs alone at %d files (2 threads, depth 1, one run)" % big[0]["files"], "",
-                "| workload | rate | mean / p99 µs | requests/op |", "|---|---|---|---|"]
-        for s in sorted(big, key=lambda s: META.index(s["workload"]) if s["workload"] in META else 99):
-            r = reqs(s)
-            out.append("| %s | %s | %.1f / %.1f | %s |" % (s["workload"], fmt_rate(s), s["lat_mean_us"],
-                                                           s["lat_p99_us"], "%.2f" % r["total"] if r else "n/a"))
+    out += big_table(summ)
     rs = [r for r in ratios(summ, env) if r["threads"] == 1 and r["depth"] in (0, 1)]
     if rs:
         out += ["", "#### Ratios within this run (rate a/b, median and min–max range)", "",
