@@ -187,7 +187,7 @@ plot "%s" u 1:3 w lp t "create atomic", "" u 1:4 w lp t "create old path", \\
         png = prefix + "-ratios.png"
         _gnuplot(png, """set title "Rate ratios within one run (1 = parity)"
 set style data histograms; set style fill solid 0.6; set boxwidth 0.8
-set xtics rotate by -45 font ",9"; set grid y; set key off; set yrange [0:*]; set bmargin 10
+set xtics rotate by -45 font ",9"; set grid y; set key off; set yrange [0:*]; set offsets 0,0,0.2,0; set bmargin 16; set rmargin 12
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
 plot "%s" u 2:xtic(1)
 """ % dat)
