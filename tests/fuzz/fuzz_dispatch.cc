@@ -12,7 +12,7 @@
 // received, its error is 0 or a negated errno (-4095..-1), its unique names
 // a request that was sent and not answered yet, FORGET / BATCH_FORGET
 // are never answered, and every other well-framed request is answered
-// within 10 s (a missing reply is a hang). The seed corpus (make_corpus.py) begins with INIT;
+// within 30 s (a missing reply is a hang). The seed corpus (make_corpus.py) begins with INIT;
 // inputs without INIT exercise the not-initialized paths.
 #include "fuzz_link.h"
 
@@ -160,9 +160,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
 		// its reply (if any) is checked before the next is sent. The limit
 		// is generous (a loaded 2-core CI machine under ASan), and a reply
 		// that never comes is a hang, not noise.
-		drain(sv[0], pending, expect ? 10000 : 0);
+		drain(sv[0], pending, expect ? 30000 : 0);
 		if (!pending.empty())
-			bug("a request was not answered within 10 s");
+			bug("a request was not answered within 30 s");
 		if (malformed || h.opcode == kDestroy)
 			break; // nothing after DESTROY is served
 	}
