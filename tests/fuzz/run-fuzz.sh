@@ -24,7 +24,7 @@ artifacts=$build/artifacts
 rm -rf "$scratch"
 mkdir -p "$scratch" "$artifacts"
 echo "run-fuzz: $seconds s from $(ls "$top/tests/fuzz/corpus" | wc -l) seeds, seed 1"
-"$bin" -seed=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=8192 \
+"$bin" -seed=1 -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 -max_len=8192 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/" "$scratch" "$top/tests/fuzz/corpus"
 echo "run-fuzz: replaying the saved corpus and regression inputs"
 ctest --test-dir "$build" -L fuzz --output-on-failure
