@@ -6,6 +6,7 @@ server's own counters (atomfs --stats) or debug log (passthrough_ll -d, count pa
 """
 import json
 import os
+import resource
 import signal
 import subprocess
 import time
@@ -74,7 +75,8 @@ class FuseServer:
         if self.pin is not None:
             cmd = ["taskset", "-c", self.pin] + cmd
         out = open(debug_log or self.log, "w")
-        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
+                                     preexec_fn=_nofile_to_hard_limit)
         for _ in range(200):
             if _fuse_mounted(self.mnt):
                 break
@@ -121,6 +123,14 @@ class FuseServer:
 
     def server_counts(self):
         return None
+
+
+def _nofile_to_hard_limit():
+    """Servers get the hard fd limit as their soft one: passthrough_ll keeps an O_PATH fd
+    per known inode and, at the guest's default 1,024, fails FLUSH (EBADF) and OPEN
+    (EMFILE) near 1,000 files; atomfs raises its own limit the same way."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class PassthroughLL(FuseServer):

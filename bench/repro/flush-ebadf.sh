@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Reproducer (in the guest): passthrough_ll, cache=never, two threads opening cached names
-# a/b/c/fN (every open revalidates a, b, c and the name). On the patched 6.12 kernel some
-# close(2) calls fail with EBADF: passthrough_ll's FLUSH met a descriptor that was already
-# closed; the 8-byte reads before it return the right file's content. Never seen on the
-# host kernel (6.18). atomfs is run the same way for comparison.
+# a/b/c/fN (every open revalidates a, b, c and the name). Some close(2) calls fail with
+# EBADF when passthrough_ll runs out of descriptors (one O_PATH fd per known inode against
+# a soft RLIMIT_NOFILE of 1,024): its FLUSH does close(dup(fh)) and dup fails. Seen the
+# same on unpatched 6.12 and on 6.18 with ulimit -n 1024; gone with ulimit -n 4096 (not a
+# kernel bug; bench/lib/fsvariants.py now raises the servers' soft limit). atomfs is run
+# the same way for comparison.
 #   bash vm/run.sh --ext4 1024 -- bash bench/repro/flush-ebadf.sh
 # (passthrough_ll is built on the host by bench/run.sh into $BUILD_DIR/bench-peer/.)
 set -uo pipefail
