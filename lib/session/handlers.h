@@ -66,4 +66,20 @@ void ignore(Context &);
 // back to the filesystem if the kernel never gets it.
 void reply_entry(Context &c, const Entry &e);
 
+// OPEN and OPENDIR (handlers_file.cc): the same arguments and reply; a handle
+// the kernel never receives is released (RELEASE / RELEASEDIR).
+void open_node(Context &c, bool dir);
+void release_lost(Context &c, NodeId node, const OpenFile &f, bool dir, int flags);
+
+// A path component from the request: NUL-terminated inside the arguments
+// and not empty (the filesystem checks "." / ".." / '/').
+inline bool read_name(Context &c, std::string_view &out)
+{
+	auto s = c.args.string();
+	if (!s || s->empty())
+		return false;
+	out = *s;
+	return true;
+}
+
 } // namespace atomfs::fuse::handlers

@@ -102,17 +102,7 @@ void do_readdir(Context &c, bool plus)
 
 } // namespace
 
-void opendir(Context &c)
-{
-	abi::fuse_open_in in;
-	if (!c.args.read(in))
-		return (void)c.bad_request();
-	OpenFile f;
-	if (Errno err = c.fs.opendir(c.req, c.in.nodeid, static_cast<int>(in.flags), f))
-		return (void)c.reply_error(err);
-	if (!c.reply_struct(protocol::to_open_out(f)))
-		c.fs.releasedir(c.req, c.in.nodeid, f.fh);
-}
+void opendir(Context &c) { open_node(c, true); }
 
 void readdir(Context &c) { do_readdir(c, false); }
 

@@ -14,17 +14,6 @@
 namespace atomfs::fuse::handlers {
 namespace {
 
-// A path component from the request: NUL-terminated inside the arguments
-// and not empty (the filesystem checks "." / ".." / '/').
-bool read_name(Context &c, std::string_view &out)
-{
-	auto s = c.args.string();
-	if (!s || s->empty())
-		return false;
-	out = *s;
-	return true;
-}
-
 void reply_attr(Context &c, Errno err, const Attr &a)
 {
 	if (err) {

@@ -39,40 +39,43 @@ void reply_entry_open(Context &c, const Entry &e, const OpenFile *f, std::uint32
 	}
 	if (c.reply(std::as_bytes(std::span(&eo, 1)), std::as_bytes(std::span(&oo, 1))))
 		return;
-	if (f) {
-		if (S_ISDIR(e.attr.st_mode))
-			c.fs.releasedir(c.req, e.nodeid, f->fh);
-		else
-			c.fs.release(c.req, e.nodeid, f->fh, 0);
-	}
+	if (f)
+		release_lost(c, e.nodeid, *f, S_ISDIR(e.attr.st_mode), 0);
 	if (e.nodeid)
 		c.fs.forget(e.nodeid, 1);
 }
 
 bool read_create_args(Context &c, abi::fuse_create_in &in, std::string_view &name)
 {
-	if (!c.args.read(in))
-		return false;
-	auto s = c.args.string();
-	if (!s || s->empty())
-		return false;
-	name = *s;
-	return true;
+	return c.args.read(in) && read_name(c, name);
 }
 
 } // namespace
 
-void open(Context &c)
+void release_lost(Context &c, NodeId node, const OpenFile &f, bool dir, int flags)
+{
+	if (dir)
+		c.fs.releasedir(c.req, node, f.fh);
+	else
+		c.fs.release(c.req, node, f.fh, flags);
+}
+
+void open_node(Context &c, bool dir)
 {
 	abi::fuse_open_in in;
 	if (!c.args.read(in))
 		return (void)c.bad_request();
+	const int flags = static_cast<int>(in.flags);
 	OpenFile f;
-	if (Errno err = c.fs.open(c.req, c.in.nodeid, static_cast<int>(in.flags), f))
+	Errno err = dir ? c.fs.opendir(c.req, c.in.nodeid, flags, f)
+			: c.fs.open(c.req, c.in.nodeid, flags, f);
+	if (err)
 		return (void)c.reply_error(err);
 	if (!c.reply_struct(protocol::to_open_out(f)))
-		c.fs.release(c.req, c.in.nodeid, f.fh, static_cast<int>(in.flags));
+		release_lost(c, c.in.nodeid, f, dir, flags);
 }
+
+void open(Context &c) { open_node(c, false); }
 
 void create(Context &c)
 {

@@ -12,15 +12,6 @@
 namespace atomfs::fuse::handlers {
 namespace {
 
-bool read_name(Context &c, std::string_view &out)
-{
-	auto s = c.args.string();
-	if (!s || s->empty())
-		return false;
-	out = *s;
-	return true;
-}
-
 // GETXATTR / LISTXATTR: size 0 asks how much; otherwise the bytes, or
 // ERANGE when they do not fit in size.
 void reply_sized(Context &c, Errno err, std::uint32_t size, std::size_t len)

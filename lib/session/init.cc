@@ -112,7 +112,6 @@ void SessionImpl::handle_init(Context &c)
 	out.time_gran = info.time_gran;
 	out.max_pages = static_cast<std::uint16_t>(info.max_pages);
 	out.max_stack_depth = info.max_stack_depth;
-	max_read_ = static_cast<std::size_t>(info.max_pages) * 4096u;
 
 	// Other workers may read the next request as soon as the reply is out.
 	initialized_.store(true, std::memory_order_release);

@@ -9,6 +9,7 @@
 #include "transport/dev_fuse.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -122,7 +123,6 @@ SessionImpl::SessionImpl(Filesystem &fs, std::unique_ptr<Transport> t, const Ses
 	in_size_ = std::max<std::size_t>(abi::kMinReadBuffer,
 					 std::max<std::size_t>(opts_.max_write, 65536) + 8192);
 	out_size_ = std::max<std::size_t>(opts_.max_pages * 4096u, 65536) + 4096;
-	max_read_ = 32 * 4096;
 	event_fd_ = ::eventfd(0, EFD_CLOEXEC);
 }
 
@@ -179,7 +179,6 @@ int SessionImpl::run()
 		w->counted.reserve(out_size_ / abi::direntplus_size(1));
 		Worker *wp = w.get();
 		w->thread = std::thread([this, wp] { worker_loop(*wp); });
-		w->handle = w->thread.native_handle();
 		workers_.push_back(std::move(w));
 	}
 	pthread_sigmask(SIG_SETMASK, &old, nullptr);
@@ -226,7 +225,7 @@ void SessionImpl::stop_workers()
 		for (auto &w : workers_) {
 			if (!w->done.load()) {
 				all_done = false;
-				pthread_kill(w->handle, wake_signal());
+				pthread_kill(w->thread.native_handle(), wake_signal());
 			}
 		}
 		if (all_done)

@@ -12,7 +12,6 @@
 
 #include <atomfs/fuse/session.h>
 
-#include <pthread.h>
 #include <sys/uio.h>
 
 #include <atomic>
@@ -38,7 +37,6 @@ struct Worker {
 	std::vector<std::byte> out; // reply body (after fuse_out_header)
 	std::vector<NodeId> counted; // READDIRPLUS lookups of the current reply
 	std::thread thread;
-	pthread_t handle{};
 	std::atomic<bool> done{false};
 };
 
@@ -101,14 +99,10 @@ public:
 	void set_mount(const MountHandle &m) { mount_ = m; mounted_ = true; }
 
 	// Used by the handlers.
-	Filesystem &fs() { return fs_; }
-	const SessionOptions &options() const { return opts_; }
 	bool initialized() const { return initialized_.load(std::memory_order_acquire); }
 	void handle_init(Context &c);
 	void handle_destroy(Context &c);
 	bool debug() const { return opts_.debug; }
-	Stats &stats() { return stats_; }
-	std::size_t max_read() const { return max_read_; }
 
 private:
 	void worker_loop(Worker &w);
@@ -125,7 +119,7 @@ private:
 	MountHandle mount_;
 	bool mounted_ = false;
 	std::vector<std::unique_ptr<Worker>> workers_;
-	std::size_t in_size_ = 0, out_size_ = 0, max_read_ = 0;
+	std::size_t in_size_ = 0, out_size_ = 0;
 	std::mutex init_mu_;
 	std::atomic<bool> initialized_{false};
 	std::atomic<bool> destroyed_{false};

@@ -63,10 +63,6 @@ public:
 		double percentile_us(double p) const;
 	};
 	Summary summary(std::uint32_t slot) const;
-	std::uint64_t requests(std::uint32_t opcode) const
-	{
-		return summary(protocol::opcode_slot(opcode)).count;
-	}
 	std::uint64_t malformed() const;
 
 	// {"requests":{"LOOKUP":3,...},"errors":{...},"latency_us":{...},

@@ -106,7 +106,7 @@ std::optional<FakeKernel::Reply> FakeKernel::receive(int timeout_ms)
 	struct pollfd p = {fd_, POLLIN, 0};
 	if (::poll(&p, 1, timeout_ms) <= 0)
 		return std::nullopt;
-	std::vector<std::byte> buf(4u << 20);
+	std::vector<std::byte> &buf = rx_;
 	ssize_t n = ::recv(fd_, buf.data(), buf.size(), 0);
 	if (n < static_cast<ssize_t>(sizeof(abi::fuse_out_header)))
 		return std::nullopt;

@@ -91,6 +91,7 @@ private:
 	std::thread thread_;
 	int run_result_ = -1;
 	std::uint64_t unique_ = 0;
+	std::vector<std::byte> rx_ = std::vector<std::byte>(4u << 20); // reused per receive()
 };
 
 } // namespace atomfs::fuse
