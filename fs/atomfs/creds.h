@@ -89,4 +89,13 @@ inline bool set_thread_umask(mode_t umask_bits)
 	return true;
 }
 
+// The mode for a creating syscall made as the caller: the thread takes the
+// caller's umask, so that the backing filesystem applies it, or a parent's
+// default ACL instead of it, as natively; without a umask of its own the
+// thread masks the mode here.
+inline mode_t mode_for_create(mode_t mode, mode_t umask_bits)
+{
+	return set_thread_umask(umask_bits) ? mode : mode & ~(umask_bits & 07777);
+}
+
 } // namespace atomfs::fs

@@ -188,20 +188,11 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 			   mode_t mode, mode_t umask, Entry &entry, fuse::OpenFile &out)
 {
 	charge_latency();
-	Name n(name);
-	if (n.err)
-		return n.err;
-	std::shared_ptr<Inode> p;
-	FdRef pfd;
-	if (Errno e = node_fd(parent, p, pfd))
-		return e;
-	if (!p->is_dir())
-		return ENOTDIR;
+	PARENT_AND_NAME(parent, name);
 	int fd;
 	{
 		ScopedCreds c(req.caller, as_root_);
-		if (!set_thread_umask(umask))
-			mode &= ~umask;
+		mode = mode_for_create(mode, umask);
 		// The kernel sends CREATE for a name it believes absent; never
 		// follow a symlink someone put there meanwhile.
 		fd = ::openat(pfd.get(), n.c_str(),
@@ -236,15 +227,7 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 	if (!cfg_.atomic_open)
 		return ENOSYS;
 	charge_latency();
-	Name n(name);
-	if (n.err)
-		return n.err;
-	std::shared_ptr<Inode> p;
-	FdRef pfd;
-	if (Errno e = node_fd(parent, p, pfd))
-		return e;
-	if (!p->is_dir())
-		return ENOTDIR;
+	PARENT_AND_NAME(parent, name);
 	const bool creat = flags & O_CREAT;
 	const bool excl = creat && (flags & O_EXCL);
 	const int acc = flags & O_ACCMODE;
@@ -256,9 +239,7 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 			int fd;
 			{
 				ScopedCreds c(req.caller, as_root_);
-				mode_t m = mode;
-				if (!set_thread_umask(umask))
-					m &= ~umask;
+				const mode_t m = mode_for_create(mode, umask);
 				fd = ::openat(pfd.get(), n.c_str(),
 					      backing_flags(flags, writeback_) | O_CREAT | O_EXCL |
 						      O_NOFOLLOW,
@@ -347,19 +328,15 @@ fuse::Errno AtomFs::tmpfile(const Request &req, NodeId parent, int flags, mode_t
 	charge_latency();
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
-	if (Errno e = node_fd(parent, p, pfd))
+	if (Errno e = dir_fd(parent, p, pfd))
 		return e;
-	if (!p->is_dir())
-		return ENOTDIR;
 	int f = backing_flags(flags, writeback_) & ~(O_TMPFILE | O_DIRECTORY);
 	if ((f & O_ACCMODE) == O_RDONLY)
 		f |= O_RDWR;
 	int fd;
 	{
 		ScopedCreds c(req.caller, as_root_);
-		if (!set_thread_umask(umask))
-			mode &= ~umask;
-		fd = ::openat(pfd.get(), ".", f | O_TMPFILE, mode & 07777);
+		fd = ::openat(pfd.get(), ".", f | O_TMPFILE, mode_for_create(mode, umask) & 07777);
 		if (fd < 0)
 			return errno;
 	}

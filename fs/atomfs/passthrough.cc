@@ -109,6 +109,13 @@ fuse::Errno AtomFs::node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd)
 	return table_.fd(inode, fd);
 }
 
+fuse::Errno AtomFs::dir_fd(NodeId id, std::shared_ptr<Inode> &dir, FdRef &fd)
+{
+	if (Errno e = node_fd(id, dir, fd))
+		return e;
+	return dir->is_dir() ? 0 : ENOTDIR;
+}
+
 void AtomFs::fill_entry(const Inode &in, const struct stat &st, Entry &out) const
 {
 	out.nodeid = in.nodeid;
@@ -267,18 +274,6 @@ fuse::Errno AtomFs::readlink(const Request &, NodeId node, std::span<char> buf, 
 	return 0;
 }
 
-// Parent inode + fd + validated name, the start of every creating call.
-#define PARENT_AND_NAME(parent, name)                                                      \
-	Name n(name);                                                                      \
-	if (n.err)                                                                         \
-		return n.err;                                                              \
-	std::shared_ptr<Inode> p;                                                          \
-	FdRef pfd;                                                                         \
-	if (Errno e = node_fd(parent, p, pfd))                                             \
-		return e;                                                                  \
-	if (!p->is_dir())                                                                  \
-		return ENOTDIR
-
 fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view name, mode_t mode,
 			  dev_t rdev, mode_t umask, Entry &out)
 {
@@ -286,9 +281,7 @@ fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view na
 	PARENT_AND_NAME(parent, name);
 	{
 		ScopedCreds c(req.caller, as_root_);
-		if (!set_thread_umask(umask))
-			mode &= ~umask | S_IFMT;
-		if (::mknodat(pfd.get(), n.c_str(), mode, rdev) != 0)
+		if (::mknodat(pfd.get(), n.c_str(), mode_for_create(mode, umask), rdev) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);
@@ -301,9 +294,7 @@ fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view na
 	PARENT_AND_NAME(parent, name);
 	{
 		ScopedCreds c(req.caller, as_root_);
-		if (!set_thread_umask(umask))
-			mode &= ~umask;
-		if (::mkdirat(pfd.get(), n.c_str(), mode & 07777) != 0)
+		if (::mkdirat(pfd.get(), n.c_str(), mode_for_create(mode, umask) & 07777) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);
@@ -377,10 +368,8 @@ fuse::Errno AtomFs::rename(const Request &, NodeId parent, std::string_view name
 		return nn.err;
 	std::shared_ptr<Inode> np;
 	FdRef npfd;
-	if (Errno e = node_fd(new_parent, np, npfd))
+	if (Errno e = dir_fd(new_parent, np, npfd))
 		return e;
-	if (!np->is_dir())
-		return ENOTDIR;
 	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		pin_victim(npfd.get(), nn.c_str(), false);
 	if (::renameat2(pfd.get(), n.c_str(), npfd.get(), nn.c_str(), flags) != 0)

@@ -180,6 +180,8 @@ public:
 private:
 	void charge_latency() const;
 	Errno node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd);
+	// node_fd() of a name-taking call's parent, which must be a directory.
+	Errno dir_fd(NodeId id, std::shared_ptr<Inode> &dir, FdRef &fd);
 	Errno lookup_at(int parent_fd, const char *name, Entry &out);
 	Errno entry_from_fd(int fd, bool fd_is_path, Entry &out, std::shared_ptr<Inode> *inode);
 	void fill_entry(const Inode &in, const struct stat &st, Entry &out) const;
@@ -203,5 +205,16 @@ private:
 	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
 	void detach_backing(const Request &req, Inode &in);
 };
+
+// Validated name + parent directory inode and fd, the start of every
+// name-taking call (declares n, p and pfd; returns the errno on failure).
+#define PARENT_AND_NAME(parent, name)                                                      \
+	Name n(name);                                                                      \
+	if (n.err)                                                                         \
+		return n.err;                                                              \
+	std::shared_ptr<Inode> p;                                                          \
+	FdRef pfd;                                                                         \
+	if (Errno e = dir_fd(parent, p, pfd))                                              \
+		return e
 
 } // namespace atomfs::fs
