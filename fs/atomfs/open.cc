@@ -66,20 +66,17 @@ static int backing_flags(int flags, bool writeback)
 }
 
 // Passthrough for an open of `in` (fd is this open's backing file): the
-// inode's shared backing id, registered on its first open. The backing file
-// is opened read-write when the server may, so that a later writer can
-// share it; the kernel checks the caller's access on the FUSE file itself.
+// inode's shared backing id, registered on its first open. The kernel opens
+// its own backing file per FUSE file from the registered file's path with
+// the FUSE file's flags, so any open fd of the inode serves every later
+// open, whatever its access mode.
 int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out)
 {
 	if (!passthrough_ || passthrough_failed_.load(std::memory_order_relaxed) || !req.session)
 		return 0;
 	std::lock_guard<std::mutex> lock(in.backing_mu);
 	if (in.backing_id <= 0) {
-		int rw = ::open(ProcPath(fd).c_str(),
-				O_RDWR | O_CLOEXEC | (cfg_.noatime ? O_NOATIME : 0));
-		int id = req.session->open_backing(rw >= 0 ? rw : fd);
-		if (rw >= 0)
-			::close(rw); // the kernel holds its own reference
+		int id = req.session->open_backing(fd);
 		if (id <= 0) {
 			// Not offered after all: stop trying for every open.
 			passthrough_failed_ = true;
