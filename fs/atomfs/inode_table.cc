@@ -228,9 +228,14 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	if (!has_handle) {
 		in->pinned = true;
 		if (path_fd < 0) {
+			// Only an open file (create, tmpfile): keep an O_PATH fd
+			// of the same object, not a duplicate that would hold
+			// write access. The /proc magic link must be followed
+			// (O_NOFOLLOW would open the link itself); it leads to
+			// the object the fd holds, even a symlink, never further.
 			char proc[32];
 			std::snprintf(proc, sizeof(proc), "/proc/self/fd/%d", probe_fd);
-			path_fd = ::open(proc, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			path_fd = ::open(proc, O_PATH | O_CLOEXEC);
 			if (path_fd < 0) {
 				err = errno;
 				return nullptr;

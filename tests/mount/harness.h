@@ -50,6 +50,13 @@ private:
 };
 
 bool is_fuse_mounted(const std::string &path);
+// True when the tests run as an ordinary user (the mount.user.* variant,
+// see main.cc): mounts go through fusermount3 and the server has no file
+// handles (no CAP_DAC_READ_SEARCH).
+bool as_user();
+// umount(2) as root, fusermount3 -u [-z] as a user: 0, or the errno
+// (EBUSY when the mount is in use).
+int unmount(const std::string &mnt, bool lazy);
 std::string make_tempdir(const std::string &tag);
 void remove_tree(const std::string &path);
 std::string read_file(const std::string &path);

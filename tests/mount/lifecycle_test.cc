@@ -83,8 +83,8 @@ TEST_F(CommandLineTest, HelpAndVersion)
 
 TEST_F(CommandLineTest, DaemonizesOnlyOnceMounted)
 {
-	if (::geteuid() != 0)
-		GTEST_SKIP() << "needs root";
+	if (::access("/dev/fuse", R_OK | W_OK) != 0)
+		GTEST_SKIP() << "no /dev/fuse";
 	std::string m = base + "/mnt";
 	std::string out;
 	// Without -f the parent returns 0 only with the mount in place.
@@ -98,7 +98,7 @@ TEST_F(CommandLineTest, DaemonizesOnlyOnceMounted)
 	ASSERT_NE(line, std::string::npos) << mounts;
 	std::string rest = mounts.substr(line, mounts.find('\n', line) - line);
 	EXPECT_NE(rest.find("noatime"), std::string::npos) << rest;
-	EXPECT_EQ(::umount2(m.c_str(), 0), 0) << std::strerror(errno);
+	EXPECT_EQ(unmount(m, false), 0);
 }
 
 using LifecycleTest = MountTest;
@@ -132,9 +132,8 @@ TEST_P(LifecycleTest, UnmountWhileBusyThenLazy)
 	write_file(mnt + "/held", "x");
 	int fd = ::open((mnt + "/held").c_str(), O_RDONLY);
 	ASSERT_GE(fd, 0);
-	EXPECT_EQ(::umount2(mnt.c_str(), 0), -1);
-	EXPECT_EQ(errno, EBUSY);
-	EXPECT_EQ(::umount2(mnt.c_str(), MNT_DETACH), 0);
+	EXPECT_EQ(unmount(mnt, false), EBUSY);
+	EXPECT_EQ(unmount(mnt, true), 0);
 	char c;
 	EXPECT_EQ(::read(fd, &c, 1), 1); // the open file still works
 	::close(fd);
@@ -157,7 +156,7 @@ TEST_P(LifecycleTest, KilledServerLeavesSourceAndStaleMountIsReported)
 	EXPECT_NE(out.find("stale"), std::string::npos) << out;
 	EXPECT_NE(out.find("umount -l"), std::string::npos) << out;
 	EXPECT_EQ(count_lines(out), 1) << out;
-	ASSERT_EQ(::umount2(mnt.c_str(), MNT_DETACH), 0);
+	ASSERT_EQ(unmount(mnt, true), 0);
 	server.reset();
 }
 
@@ -177,6 +176,8 @@ protected:
 
 TEST_P(FdLimitTest, TreeLargerThanFdLimit)
 {
+	if (as_user())
+		GTEST_SKIP() << "without file handles every known inode keeps its fd";
 	constexpr int kDirs = 20, kPerDir = 100;
 	for (int d = 0; d < kDirs; d++) {
 		std::string dir = src + "/d" + std::to_string(d);

@@ -159,11 +159,16 @@ TEST_P(OpsTest, MknodFifoSocketDevice)
 	for (auto dir : {native, mnt}) {
 		ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0640), 0);
 		ASSERT_EQ(::mknod((dir + "/sock").c_str(), S_IFSOCK | 0600, 0), 0);
-		ASSERT_EQ(::mknod((dir + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
-		ASSERT_EQ(::mknod((dir + "/blk").c_str(), S_IFBLK | 0600, makedev(7, 0)), 0);
 	}
+	// Device nodes need CAP_MKNOD: an ordinary user's mount refuses them
+	// as natively.
+	EXPECT_SAME(::mknod((dir + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)));
+	EXPECT_SAME(::mknod((dir + "/blk").c_str(), S_IFBLK | 0600, makedev(7, 0)));
+	const bool devices = ::access((native + "/null").c_str(), F_OK) == 0;
+	EXPECT_EQ(devices, !as_user());
 	for (auto n : {"/fifo", "/sock", "/null", "/blk"})
-		expect_same_stat(native + n, mnt + n);
+		if (devices || n[1] == 'f' || n[1] == 's')
+			expect_same_stat(native + n, mnt + n);
 	// The kernel opens special files itself: a FIFO does not block the server.
 	int fd = ::open((mnt + "/fifo").c_str(), O_RDONLY | O_NONBLOCK);
 	ASSERT_GE(fd, 0) << std::strerror(errno);
@@ -171,14 +176,16 @@ TEST_P(OpsTest, MknodFifoSocketDevice)
 	// A device node works unless the mount is nodev.
 	struct statvfs sv;
 	ASSERT_EQ(::statvfs(mnt.c_str(), &sv), 0);
-	fd = ::open((mnt + "/null").c_str(), O_WRONLY);
-	if (sv.f_flag & ST_NODEV) {
-		EXPECT_EQ(fd, -1);
-		EXPECT_EQ(errno, EACCES);
-	} else {
-		ASSERT_GE(fd, 0) << std::strerror(errno);
-		EXPECT_EQ(::write(fd, "zz", 2), 2);
-		::close(fd);
+	if (devices) {
+		fd = ::open((mnt + "/null").c_str(), O_WRONLY);
+		if (sv.f_flag & ST_NODEV) {
+			EXPECT_EQ(fd, -1);
+			EXPECT_EQ(errno, EACCES);
+		} else {
+			ASSERT_GE(fd, 0) << std::strerror(errno);
+			EXPECT_EQ(::write(fd, "zz", 2), 2);
+			::close(fd);
+		}
 	}
 	EXPECT_SAME(::mknod((dir + "/fifo").c_str(), S_IFIFO | 0600, 0));
 }
@@ -407,6 +414,8 @@ protected:
 
 TEST_P(AllowOtherOpsTest, OtherUserCreatesOwnFilesAndIsRefusedLikeNative)
 {
+	if (as_user())
+		GTEST_SKIP() << "allow_other and other identities need root";
 	for (auto dir : {native, src})
 		ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
 	for (auto dir : {native, mnt})

@@ -12,7 +12,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -169,6 +171,74 @@ TEST_F(TableTest, ReaddirplusCountsOneLookupPerEntryDelivered)
 	EXPECT_EQ(fs->releasedir(req, kRootNodeId, dir.fh), 0);
 	EXPECT_EQ(fs->releasedir(req, kRootNodeId, dir.fh), EBADF);
 	EXPECT_EQ(fs->inodes().size(), 1u);
+}
+
+// Without CAP_DAC_READ_SEARCH in the effective set (capabilities are per
+// thread): the server of an ordinary user's mount, which cannot reopen file
+// handles. Restored when the test ends.
+class NoHandlesTest : public TableTest {
+protected:
+	void SetUp() override
+	{
+		TableTest::SetUp();
+		hdr.version = _LINUX_CAPABILITY_VERSION_3;
+		ASSERT_EQ(::syscall(SYS_capget, &hdr, saved), 0);
+		if (!(saved[0].effective & (1u << CAP_DAC_READ_SEARCH)))
+			return;
+		__user_cap_data_struct less[2] = {saved[0], saved[1]};
+		less[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
+		ASSERT_EQ(::syscall(SYS_capset, &hdr, less), 0);
+		dropped = true;
+	}
+	void TearDown() override
+	{
+		TableTest::TearDown();
+		if (dropped)
+			::syscall(SYS_capset, &hdr, saved);
+	}
+	__user_cap_header_struct hdr{};
+	__user_cap_data_struct saved[2]{};
+	bool dropped = false;
+};
+
+// Files known only from an open fd (create, tmpfile) get an O_PATH fd of
+// the file itself, so later operations on the node work.
+TEST_F(NoHandlesTest, CreatedAndTmpfileInodesAnswer)
+{
+	make(64);
+	ASSERT_FALSE(fs->inodes().handles_enabled());
+	fuse::Entry e;
+	fuse::OpenFile of;
+	ASSERT_EQ(fs->create(req, kRootNodeId, "f", O_RDWR, 0644, 0, e, of), 0);
+	std::size_t written = 0;
+	const char data[] = "hi\n";
+	ASSERT_EQ(fs->write(req, e.nodeid, of.fh, 0,
+			    std::as_bytes(std::span(data, 3)), 0, written),
+		  0);
+	EXPECT_EQ(fs->release(req, e.nodeid, of.fh, 0), 0);
+	fuse::Attr a;
+	ASSERT_EQ(fs->getattr(req, e.nodeid, std::nullopt, a), 0);
+	EXPECT_TRUE(S_ISREG(a.attr.st_mode));
+	EXPECT_EQ(a.attr.st_size, 3);
+	EXPECT_EQ(a.attr.st_ino, e.attr.st_ino);
+	fuse::OpenFile again;
+	ASSERT_EQ(fs->open(req, e.nodeid, O_RDONLY, again), 0);
+	EXPECT_EQ(fs->release(req, e.nodeid, again.fh, 0), 0);
+
+	fuse::Entry t;
+	fuse::OpenFile tf;
+	ASSERT_EQ(fs->tmpfile(req, kRootNodeId, O_RDWR, 0600, 0, t, tf), 0);
+	ASSERT_EQ(fs->getattr(req, t.nodeid, std::nullopt, a), 0);
+	EXPECT_TRUE(S_ISREG(a.attr.st_mode));
+	EXPECT_EQ(a.attr.st_nlink, 0u);
+	fuse::Entry linked;
+	ASSERT_EQ(fs->link(req, t.nodeid, kRootNodeId, "t", linked), 0);
+	EXPECT_EQ(linked.nodeid, t.nodeid);
+	EXPECT_EQ(fs->release(req, t.nodeid, tf.fh, 0), 0);
+	fs->forget(e.nodeid, 1);
+	fs->forget(t.nodeid, 2);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+	EXPECT_EQ(fs->inodes().open_fds(), 1u);
 }
 
 TEST(OptionsTest, ParsesLibfuseStyle)
