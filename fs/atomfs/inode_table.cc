@@ -148,23 +148,35 @@ void InodeTable::evict(Shard &s, int *victims, std::size_t &nvictims, std::size_
 	}
 }
 
-bool InodeTable::try_make_handle(Inode &in, int probe_fd)
+bool InodeTable::read_handle(int fd, HandleBuf &out) const
 {
-	if (!use_handles_ || probe_fd < 0)
+	out.ok = false;
+	if (!use_handles_ || fd < 0)
 		return false;
-	unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
-	auto *fh = as_handle(buf);
+	auto *fh = as_handle(out.buf);
 	fh->handle_bytes = MAX_HANDLE_SZ;
-	int mount_id = -1;
-	if (::name_to_handle_at(probe_fd, "", fh, &mount_id, AT_EMPTY_PATH) != 0)
+	if (::name_to_handle_at(fd, "", fh, &out.mount_id, AT_EMPTY_PATH) != 0)
 		return false;
-	// open_by_handle_at needs an fd on the same mount: we only keep the root.
-	if (mount_id != root_mount_id_)
-		return false;
-	std::size_t n = sizeof(struct file_handle) + fh->handle_bytes;
-	in.handle.reset(new unsigned char[n]);
-	std::memcpy(in.handle.get(), buf, n);
+	out.ok = true;
 	return true;
+}
+
+static std::size_t handle_size(const unsigned char *h)
+{
+	return sizeof(struct file_handle) + reinterpret_cast<const struct file_handle *>(h)->handle_bytes;
+}
+
+// Whether a known inode is the object whose handle is `now`. An open fd
+// keeps its object alive, so its inode number cannot belong to anything
+// else; an evicted one may name a dead object whose number a new object
+// got, and the handle (inode number and generation on ext4, xfs, btrfs,
+// tmpfs) tells them apart. Without both handles, the type has to do.
+static bool same_object(const Inode &in, const unsigned char *now)
+{
+	if (in.fd >= 0 || !in.handle || !now)
+		return true;
+	std::size_t n = handle_size(in.handle.get());
+	return n == handle_size(now) && std::memcmp(in.handle.get(), now, n) == 0;
 }
 
 std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, int probe_fd,
@@ -181,30 +193,40 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	Key k{st.st_dev, st.st_ino};
 	unsigned idx = KeyHash()(k) % kShards;
 	Shard &s = shards_[idx];
-	{
+	const int id_fd = probe_fd >= 0 ? probe_fd : path_fd;
+	const mode_t type = st.st_mode & S_IFMT;
+	// The handle of the object named now, read only when needed (outside
+	// the lock: a syscall).
+	HandleBuf now;
+	for (;;) {
 		int victims[8];
 		std::size_t nvictims = 0;
 		std::shared_ptr<Inode> ret;
+		bool need_handle = false;
 		{
 			std::lock_guard lk(s.mu);
 			auto it = s.by_key.find(k);
-			// Same type: the same object. Another type means the inode
-			// number was reused after the old object died while the
-			// kernel still remembers it; treat it as a new inode.
-			if (it != s.by_key.end() && it->second->type == (st.st_mode & S_IFMT)) {
+			// Another type, or another handle, means the inode number
+			// was reused after the old object died while the kernel
+			// still remembers it; that is a new inode.
+			if (it != s.by_key.end() && it->second->type == type) {
 				Inode *in = it->second.get();
-				in->nlookup++;
-				if (in->fd < 0 && path_fd >= 0) {
-					// Keep the fresh fd: saves a reopen, within budget.
-					in->fd = path_fd;
-					path_fd = -1;
-					open_fds_++;
-					if (!in->pinned) {
-						lru_push_front(s, in);
-						evict(s, victims, nvictims, 8);
+				if (in->fd < 0 && in->handle && !now.ok) {
+					need_handle = true;
+				} else if (same_object(*in, now.ok ? now.buf : nullptr)) {
+					in->nlookup++;
+					if (in->fd < 0 && path_fd >= 0) {
+						// Keep the fresh fd: saves a reopen, within budget.
+						in->fd = path_fd;
+						path_fd = -1;
+						open_fds_++;
+						if (!in->pinned) {
+							lru_push_front(s, in);
+							evict(s, victims, nvictims, 8);
+						}
 					}
+					ret = it->second;
 				}
-				ret = it->second;
 			}
 		}
 		if (ret) {
@@ -215,17 +237,26 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 				::close(path_fd);
 			return ret;
 		}
+		if (!need_handle || !read_handle(id_fd, now))
+			break;
 	}
+	if (!now.ok)
+		read_handle(id_fd, now);
 
 	// New inode: prepare outside the lock (syscalls), then insert.
 	auto in = std::make_shared<Inode>();
 	in->dev = st.st_dev;
 	in->ino = st.st_ino;
-	in->type = st.st_mode & S_IFMT;
+	in->type = type;
 	in->generation = next_generation_.fetch_add(1, std::memory_order_relaxed);
 	in->nlookup = 1;
-	bool has_handle = try_make_handle(*in, probe_fd >= 0 ? probe_fd : path_fd);
-	if (!has_handle) {
+	// open_by_handle_at needs an fd on the same mount: we only keep the root's.
+	if (now.ok && now.mount_id == root_mount_id_) {
+		std::size_t n = handle_size(now.buf);
+		in->handle.reset(new unsigned char[n]);
+		std::memcpy(in->handle.get(), now.buf, n);
+	}
+	if (!in->handle) {
 		in->pinned = true;
 		if (path_fd < 0) {
 			// Only an open file (create, tmpfile): keep an O_PATH fd
@@ -249,7 +280,8 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	{
 		std::lock_guard lk(s.mu);
 		auto it = s.by_key.find(k);
-		if (it != s.by_key.end() && it->second->type == in->type) {
+		if (it != s.by_key.end() && it->second->type == in->type &&
+		    same_object(*it->second, now.ok ? now.buf : nullptr)) {
 			// Raced with another lookup of the same object.
 			Inode *old = it->second.get();
 			old->nlookup++;

@@ -18,6 +18,7 @@
 
 #include <atomfs/fuse/filesystem.h>
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <atomic>
@@ -155,7 +156,13 @@ private:
 	// Collects fds to close so that the shard fits its budget.
 	void evict(Shard &s, int *victims, std::size_t &nvictims, std::size_t max);
 	void unpin(Inode *inode);
-	bool try_make_handle(Inode &in, int probe_fd);
+	// A file handle as name_to_handle_at gives it, with its mount.
+	struct HandleBuf {
+		alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		int mount_id = -1;
+		bool ok = false;
+	};
+	bool read_handle(int fd, HandleBuf &out) const;
 
 	mutable Shard shards_[kShards];
 	std::shared_ptr<Inode> root_;
