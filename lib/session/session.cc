@@ -31,6 +31,9 @@ std::atomic<SessionImpl *> g_signal_session{nullptr};
 
 int wake_signal() { return SIGRTMIN + 4; }
 
+// The worker whose thread is serving a request, if this thread is one.
+thread_local Worker *t_serving = nullptr;
+
 void on_wake_signal(int) {} // only interrupts a blocking read
 
 void on_stats_signal(int)
@@ -206,6 +209,9 @@ int SessionImpl::run()
 		unmount_fuse(mount_);
 		mounted_ = false;
 	}
+	// While the workers still serve: a queued notification may wait for
+	// a request in flight to be answered.
+	notifier_.stop();
 	stop_workers();
 	if (initialized() && !destroyed_.exchange(true))
 		fs_.destroy();
@@ -240,6 +246,7 @@ void SessionImpl::stop_workers()
 
 void SessionImpl::worker_loop(Worker &w)
 {
+	t_serving = &w;
 	while (!stopping_.load(std::memory_order_relaxed)) {
 		ssize_t n = w.channel->receive(w.in);
 		if (n > 0) {
@@ -326,6 +333,8 @@ void SessionImpl::process(Worker &w, std::size_t n)
 			c.reply_error(EIO); // a handler bug must not hang the caller
 	}
 	w.stats->finished(h.opcode, now_ns() - t0);
+	if (!w.notes.empty())
+		notifier_.queue(w.notes); // after the reply: see notifier.h
 }
 
 bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
@@ -382,7 +391,7 @@ Errno SessionImpl::notify_inval_entry(NodeId parent, std::string_view name)
 			       {&arg, sizeof(arg)},
 			       {const_cast<char *>(name.data()), name.size()},
 			       {&nul, 1}};
-	return -transport_->notify(iov, 4);
+	return notify(iov, 4);
 }
 
 Errno SessionImpl::notify_inval_inode(NodeId node, std::int64_t off, std::int64_t len)
@@ -395,7 +404,24 @@ Errno SessionImpl::notify_inval_inode(NodeId node, std::int64_t off, std::int64_
 	oh.len = sizeof(oh) + sizeof(arg);
 	oh.error = abi::FUSE_NOTIFY_INVAL_INODE;
 	struct iovec iov[2] = {{&oh, sizeof(oh)}, {&arg, sizeof(arg)}};
-	return -transport_->notify(iov, 2);
+	return notify(iov, 2);
+}
+
+// From a thread serving a request the notification waits for the reply
+// and the notifier thread (notifier.h); from any other thread it is written
+// now and the kernel's answer returned.
+Errno SessionImpl::notify(const struct iovec *iov, int count)
+{
+	if (t_serving && t_serving->session == this) {
+		t_serving->notes.push_back(flatten(iov, count));
+		return 0;
+	}
+	if (t_serving) { // a handler of another session: never block it
+		std::vector<Message> one{flatten(iov, count)};
+		notifier_.queue(one);
+		return 0;
+	}
+	return -transport_->notify(iov, count);
 }
 
 int SessionImpl::open_backing(int fd) { return transport_->backing_open(fd); }

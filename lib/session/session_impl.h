@@ -7,6 +7,7 @@
 #include "protocol/abi.h"
 #include "protocol/arg_reader.h"
 #include "session/mount.h"
+#include "session/notifier.h"
 #include "session/stats.h"
 #include "transport/transport.h"
 
@@ -36,6 +37,7 @@ struct Worker {
 	std::vector<std::byte> in;  // the request as read
 	std::vector<std::byte> out; // reply body (after fuse_out_header)
 	std::vector<NodeId> counted; // READDIRPLUS lookups of the current reply
+	std::vector<Message> notes;  // notifications of the current request (notifier.h)
 	std::thread thread;
 	std::atomic<bool> done{false};
 };
@@ -110,6 +112,7 @@ private:
 	void stop_workers();
 	void write_stats(bool at_exit);
 	void wake_main(std::uint64_t why);
+	Errno notify(const struct iovec *iov, int count);
 
 	Filesystem &fs_;
 	std::unique_ptr<Transport> transport_;
@@ -126,6 +129,7 @@ private:
 	std::atomic<bool> stopping_{false};
 	int event_fd_ = -1; // wakes run(): exit, stats dump, a worker ended
 	std::atomic<std::uint64_t> pending_{0};
+	Notifier notifier_{*transport_};
 };
 
 } // namespace atomfs::fuse

@@ -99,6 +99,48 @@ std::vector<std::string> list_dir(const std::string &path)
 	return names;
 }
 
+int wait_child(pid_t pid, int limit_seconds)
+{
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(limit_seconds);
+	int status = 0;
+	for (;;) {
+		pid_t r = ::waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		if (r < 0 || std::chrono::steady_clock::now() > deadline)
+			return -1;
+		std::this_thread::sleep_for(10ms);
+	}
+}
+
+bool abort_fuse_mount(const std::string &mnt)
+{
+	// mountinfo: "id parent major:minor root mountpoint ..."; a FUSE
+	// connection is named by its device number (major 0).
+	std::istringstream info(read_file("/proc/self/mountinfo"));
+	std::string line, dev;
+	while (std::getline(info, line)) {
+		std::istringstream f(line);
+		std::string id, parent, mm, root, point;
+		f >> id >> parent >> mm >> root >> point;
+		if (point == mnt)
+			dev = mm;
+	}
+	if (dev.empty())
+		return false;
+	const std::string conns = "/sys/fs/fuse/connections";
+	const std::string abort = conns + "/" + dev.substr(dev.find(':') + 1) + "/abort";
+	if (::access(abort.c_str(), F_OK) != 0)
+		::mount("fusectl", conns.c_str(), "fusectl", 0, nullptr);
+	int fd = ::open(abort.c_str(), O_WRONLY);
+	if (fd >= 0) {
+		(void)!::write(fd, "1", 1);
+		::close(fd);
+	}
+	::umount2(mnt.c_str(), MNT_DETACH);
+	return fd >= 0;
+}
+
 int run(const std::vector<std::string> &argv, std::string *out)
 {
 	int pipefd[2];

@@ -66,6 +66,14 @@ std::vector<std::string> list_dir(const std::string &path); // sorted, without .
 int run(const std::vector<std::string> &argv, std::string *out = nullptr);
 const char *atomfs_bin();
 
+// Waits up to `limit` for a child; its exit status (128 + signal when
+// killed), or -1 when it is still running then (it is left running).
+int wait_child(pid_t pid, int limit_seconds);
+// Ends a FUSE connection from outside (/sys/fs/fuse/connections/N/abort,
+// mounting fusectl when needed), then detaches the mount: what frees
+// processes stuck on a hung server. false when the mount was not found.
+bool abort_fuse_mount(const std::string &mnt);
+
 // A source, a mountpoint served by atomfs, and a native scratch directory.
 // Parameter: true = --nocache.
 class MountTest : public ::testing::TestWithParam<bool> {

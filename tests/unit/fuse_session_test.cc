@@ -138,30 +138,44 @@ TEST(FuseNotify, InvalInode)
 	EXPECT_EQ(lookup(k, 1, "file").error, 0);
 }
 
-TEST(FuseNotify, FromInsideAHandler)
+TEST(FuseNotify, FromInsideAHandlerComesAfterTheReply)
 {
-	// A filesystem notifying while it serves a request: the notification
-	// and the reply both arrive.
+	// The real kernel cannot take a notification while it serves the
+	// request that caused it (it holds that request's locks: the parent's
+	// inode lock for UNLINK), so a notification written from the handler
+	// would never return. The handler's call returns at once; the reply
+	// comes first, then the notifications in the order they were made,
+	// and the one worker goes on serving.
 	struct NotifyingFs : TestFs {
 		Errno unlink(const Request &req, NodeId parent, std::string_view name) override
 		{
-			return req.session->notify_inval_entry(parent, name);
+			results[0] = req.session->notify_inval_entry(parent, name);
+			results[1] = req.session->notify_inval_inode(kFile, 0, -1);
+			return 0;
 		}
+		Errno results[2] = {-1, -1};
 	} fs;
 	FakeKernel k(fs, one_thread());
 	ASSERT_EQ(k.init().error, 0);
 	const std::uint64_t u = 7001;
 	k.send_raw(frame(FUSE_UNLINK, u, 1, bytes_of(std::string_view("gone\0", 5))));
-	auto first = k.receive(5000);
-	auto second = k.receive(5000);
-	ASSERT_TRUE(first && second);
-	EXPECT_EQ(first->unique, 0u);
-	EXPECT_EQ(first->error, FUSE_NOTIFY_INVAL_ENTRY);
+	auto reply = k.receive(5000);
+	auto entry = k.receive(5000);
+	auto inode = k.receive(5000);
+	ASSERT_TRUE(reply && entry && inode);
+	EXPECT_EQ(reply->unique, u);
+	EXPECT_EQ(reply->error, 0);
+	EXPECT_EQ(entry->unique, 0u);
+	EXPECT_EQ(entry->error, FUSE_NOTIFY_INVAL_ENTRY);
 	Bytes want = bytes_of(fuse_notify_inval_entry_out{1, 4, 0});
 	append(want, std::string_view("gone\0", 5));
-	EXPECT_EQ(first->body, want);
-	EXPECT_EQ(second->unique, u);
-	EXPECT_EQ(second->error, 0);
+	EXPECT_EQ(entry->body, want);
+	EXPECT_EQ(inode->unique, 0u);
+	EXPECT_EQ(inode->error, FUSE_NOTIFY_INVAL_INODE);
+	EXPECT_EQ(inode->body, bytes_of(fuse_notify_inval_inode_out{kFile, 0, -1}));
+	EXPECT_EQ(fs.results[0], 0);
+	EXPECT_EQ(fs.results[1], 0);
+	EXPECT_EQ(lookup(k, 1, "file").error, 0);
 }
 
 // --- end of session ---------------------------------------------------------------

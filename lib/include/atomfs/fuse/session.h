@@ -66,8 +66,21 @@ public:
 	// Async-signal-safe: ask run() to unmount and return.
 	virtual void exit() = 0;
 
-	// Notifications to the kernel (0 or a positive errno; ENOENT when the
-	// kernel no longer knows the node/name is normal).
+	// Notifications to the kernel; safe from any thread.
+	//
+	// From a handler (any thread serving a request of this or another
+	// session) the notification is queued and 0 returned at once: it is
+	// written after that request's reply, by a thread of the session that
+	// serves no request. Written from the handler itself it would never
+	// return: the kernel holds locks of the request being served (the
+	// parent directory's inode lock during LOOKUP, CREATE, UNLINK, ...;
+	// the page-cache folios during READ) and the notification waits for
+	// them. The kernel's answer to a queued notification is dropped.
+	//
+	// From any other thread it is written at once and the kernel's answer
+	// returned: 0 or a positive errno (ENOENT when the kernel no longer
+	// knows the node or name is normal). The call may wait until requests
+	// in flight are answered, so a handler must not wait for such a thread.
 	virtual Errno notify_inval_entry(NodeId parent, std::string_view name) = 0;
 	virtual Errno notify_inval_inode(NodeId node, std::int64_t off, std::int64_t len) = 0;
 
