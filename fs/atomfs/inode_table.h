@@ -55,9 +55,12 @@ struct Inode {
 	// Kernel passthrough: the kernel wants every open of an inode that is
 	// open for passthrough to name the same backing file, so the id is
 	// shared by the inode's open files and closed with the last of them.
+	// cached_users: opens served without passthrough because the kernel
+	// refused this file as a backing file (open.cc, attach_backing).
 	std::mutex backing_mu;
 	int backing_id = 0;
 	unsigned backing_users = 0;
+	unsigned cached_users = 0;
 
 	~Inode();
 	bool is_dir() const { return S_ISDIR(type); }

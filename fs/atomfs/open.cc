@@ -70,17 +70,23 @@ static int backing_flags(int flags, bool writeback)
 // its own backing file per FUSE file from the registered file's path with
 // the FUSE file's flags, so any open fd of the inode serves every later
 // open, whatever its access mode.
+//
+// The kernel may refuse one file (ELOOP for a file on a stacked filesystem
+// such as overlayfs, whose depth reaches max_stack_depth): that inode is
+// then served through us, and so are its further opens while one of those
+// is open (the kernel refuses a passthrough open of an inode in cached
+// mode, and a cached open of one in passthrough mode, with EIO). Returns
+// the id, 0 without passthrough, kNoBacking for such a cached open.
 int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out)
 {
-	if (!passthrough_ || passthrough_failed_.load(std::memory_order_relaxed) || !req.session)
+	if (!passthrough_ || !req.session)
 		return 0;
 	std::lock_guard<std::mutex> lock(in.backing_mu);
 	if (in.backing_id <= 0) {
-		int id = req.session->open_backing(fd);
+		int id = in.cached_users ? 0 : req.session->open_backing(fd);
 		if (id <= 0) {
-			// Not offered after all: stop trying for every open.
-			passthrough_failed_ = true;
-			return 0;
+			in.cached_users++;
+			return kNoBacking;
 		}
 		in.backing_id = id;
 	}
@@ -91,9 +97,14 @@ int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile
 	return in.backing_id;
 }
 
-void AtomFs::detach_backing(const Request &req, Inode &in)
+void AtomFs::detach_backing(const Request &req, Inode &in, int backing_id)
 {
 	std::lock_guard<std::mutex> lock(in.backing_mu);
+	if (backing_id == kNoBacking) {
+		if (in.cached_users)
+			in.cached_users--;
+		return;
+	}
 	if (in.backing_users && --in.backing_users == 0 && in.backing_id > 0) {
 		if (req.session)
 			req.session->close_backing(in.backing_id);
@@ -408,8 +419,8 @@ fuse::Errno AtomFs::release(const Request &req, NodeId, std::uint64_t fh, int)
 	auto h = files_.take(fh);
 	if (!h)
 		return EBADF;
-	if (h->backing_id > 0 && h->inode)
-		detach_backing(req, *h->inode);
+	if (h->backing_id && h->inode)
+		detach_backing(req, *h->inode, h->backing_id);
 	if (h->writable && h->inode) {
 		// Our own writes are in the kernel's cache already: remember the
 		// result so the next open may keep it.

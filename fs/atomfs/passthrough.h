@@ -80,7 +80,7 @@ private:
 
 struct FileHandle {
 	int fd = -1;
-	int backing_id = 0;
+	int backing_id = 0; // >0 passthrough, AtomFs::kNoBacking refused, 0 none
 	bool writable = false;
 	std::shared_ptr<Inode> inode;
 	~FileHandle();
@@ -201,9 +201,9 @@ private:
 	bool as_root_;
 	bool writeback_ = false;     // granted by the kernel
 	bool passthrough_ = false;   // granted by the kernel and wanted
-	std::atomic<bool> passthrough_failed_{false};
+	static constexpr int kNoBacking = -1; // FileHandle::backing_id: refused, cached
 	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
-	void detach_backing(const Request &req, Inode &in);
+	void detach_backing(const Request &req, Inode &in, int backing_id);
 };
 
 // Validated name + parent directory inode and fd, the start of every
