@@ -146,8 +146,13 @@ Errno Filesystem::open_atomic(const Request &req, NodeId parent, std::string_vie
 	for (int attempt = 0; attempt < kAttempts; attempt++) {
 		Entry e;
 		Errno err = lookup(req, parent, name, e);
-		if (err == 0 && e.nodeid == 0)
+		if (err == 0 && e.nodeid == 0) {
+			if (!(flags & O_CREAT)) { // negative: to the kernel as it is
+				out = AtomicOpen{e, std::nullopt, false};
+				return 0;
+			}
 			err = ENOENT; // a negative entry counts no lookup
+		}
 		if (err == 0) {
 			if ((flags & O_CREAT) && (flags & O_EXCL)) {
 				forget(e.nodeid, 1);

@@ -94,8 +94,9 @@ void create(Context &c)
 // FUSE_OPEN_ATOMIC: lookup (+ create) + open in one request. Regular files
 // and directories come back opened; symlinks, FIFOs, sockets and devices
 // come back as an entry with a zeroed fuse_open_out (the kernel follows the
-// link or opens the node itself). A nodeid of zero would be a negative
-// entry, which the kernel treats as ENOENT, so ENOENT is replied instead.
+// link or opens the node itself). A negative entry (nodeid 0) goes to the
+// kernel as it is, with its entry timeout: the kernel caches the negative
+// dentry for that long, as for LOOKUP, and answers ENOENT.
 void open_atomic(Context &c)
 {
 	abi::fuse_create_in in;
@@ -106,14 +107,17 @@ void open_atomic(Context &c)
 	if (Errno err = c.fs.open_atomic(c.req, c.in.nodeid, name, static_cast<int>(in.flags),
 					 in.mode, in.umask, r))
 		return (void)c.reply_error(err);
-	if (!r.entry.nodeid)
-		return (void)c.reply_error(ENOENT);
 	const mode_t type = r.entry.attr.st_mode & S_IFMT;
-	if (r.file && type != S_IFREG && type != S_IFDIR) {
+	if (r.file && (!r.entry.nodeid || (type != S_IFREG && type != S_IFDIR))) {
 		// Only files and directories may be opened by the server; a
 		// handle for anything else would never be released.
 		c.fs.release(c.req, r.entry.nodeid, r.file->fh, 0);
 		r.file.reset();
+	}
+	if (!r.entry.nodeid) {
+		Entry negative;
+		negative.entry_timeout = r.entry.entry_timeout;
+		return reply_entry_open(c, negative, nullptr, 0);
 	}
 	reply_entry_open(c, r.entry, r.file ? &*r.file : nullptr,
 			 r.created ? abi::FOPEN_FILE_CREATED : 0);

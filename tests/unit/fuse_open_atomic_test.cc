@@ -6,6 +6,8 @@
 // the reply or given back.
 #include "fuse_test_fs.h"
 
+#include "protocol/encode.h"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -357,14 +359,67 @@ TEST(FuseOpenAtomicOverride, HandleForAFifoIsReleasedAndNotSent)
 	EXPECT_EQ(fs.calls("release"), 1);
 }
 
-TEST(FuseOpenAtomicOverride, NodeidZeroIsEnoent)
+// The series' negative entry: nodeid 0 with the entry timeout, a zeroed
+// fuse_open_out; the kernel caches the negative dentry for that long and
+// answers ENOENT. A handle the filesystem returned with it is released.
+Bytes negative_reply(double entry_timeout)
 {
-	OwnAtomicFs fs; // answer.entry.nodeid stays 0
+	Entry e;
+	e.entry_timeout = entry_timeout;
+	Bytes want = bytes_of(protocol::to_entry_out(e));
+	append(want, fuse_open_out{});
+	return want;
+}
+
+FakeKernel::Reply open_atomic_raw(FakeKernel &k, std::string_view name, std::uint32_t flags)
+{
+	fuse_create_in in{flags, S_IFREG | 0644, 022, 0};
+	auto n = FakeKernel::name(name);
+	return k.call(FUSE_OPEN_ATOMIC, 1, {FakeKernel::arg(in), FakeKernel::arg(n)});
+}
+
+TEST(FuseOpenAtomicOverride, NegativeEntryReachesTheKernel)
+{
+	OwnAtomicFs fs;
+	fs.answer.entry.entry_timeout = 2.5; // nodeid 0
+	fs.answer.file = OpenFile{0xbad, 0, 0};
+	fs.answer.created = true;
 	FakeKernel k(fs, one_thread());
 	ASSERT_EQ(k.init().error, 0);
-	auto r = open_atomic(k, 1, "neg", O_RDONLY);
-	EXPECT_EQ(r.error, -ENOENT);
-	EXPECT_EQ(r.size, 0u);
+	auto r = open_atomic_raw(k, "neg", O_RDONLY);
+	EXPECT_EQ(r.error, 0);
+	EXPECT_EQ(r.body, negative_reply(2.5));
+	EXPECT_EQ(fs.calls("release"), 1);
+	EXPECT_EQ(fs.calls("forget"), 0);
+}
+
+// The default open_atomic passes a negative LOOKUP on as it is; with O_CREAT
+// it creates the name.
+TEST(FuseOpenAtomicDefault, NegativeLookupReachesTheKernel)
+{
+	struct NegativeFs : TestFs {
+		Errno lookup(const Request &req, NodeId parent, std::string_view name,
+			     Entry &out) override
+		{
+			if (name != "neg")
+				return TestFs::lookup(req, parent, name, out);
+			out = Entry{};
+			out.entry_timeout = 3;
+			return 0;
+		}
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	auto r = open_atomic_raw(k, "neg", O_RDONLY);
+	EXPECT_EQ(r.error, 0);
+	EXPECT_EQ(r.body, negative_reply(3));
+	EXPECT_EQ(fs.calls("open"), 0);
+	EXPECT_EQ(fs.calls("create"), 0);
+	auto c = open_atomic(k, 1, "neg", O_RDWR | O_CREAT);
+	ASSERT_EQ(c.error, 0);
+	EXPECT_NE(c.entry.nodeid, 0u);
+	EXPECT_EQ(c.open.open_flags & FOPEN_FILE_CREATED, FOPEN_FILE_CREATED);
+	EXPECT_EQ(fs.calls("create"), 1);
 }
 
 } // namespace

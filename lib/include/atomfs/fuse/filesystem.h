@@ -62,8 +62,9 @@ struct Request {
 };
 
 // Reply of LOOKUP, MKNOD, MKDIR, SYMLINK, LINK and the entry part of
-// CREATE / OPEN_ATOMIC / READDIRPLUS. nodeid == 0 with entry_timeout > 0
-// is a cacheable negative entry (LOOKUP only).
+// CREATE / OPEN_ATOMIC / READDIRPLUS. nodeid == 0 is a negative entry
+// (LOOKUP and OPEN_ATOMIC): the kernel caches the name's absence for
+// entry_timeout and answers ENOENT; no lookup is counted.
 struct Entry {
 	NodeId nodeid = 0;
 	std::uint64_t generation = 0;
@@ -88,7 +89,8 @@ struct OpenFile {
 // the node was opened (regular files and directories), and whether this call
 // created the file (sets FOPEN_FILE_CREATED on the wire). Symlinks, FIFOs,
 // sockets and device nodes reply with no file: the kernel then follows the
-// link or opens the node itself through the normal path.
+// link or opens the node itself through the normal path. entry.nodeid 0 is
+// a negative entry (no file).
 struct AtomicOpen {
 	Entry entry;
 	std::optional<OpenFile> file;
