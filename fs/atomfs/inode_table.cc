@@ -378,17 +378,19 @@ fuse::Errno InodeTable::fd(const std::shared_ptr<Inode> &inode, FdRef &out)
 	std::size_t nvictims = 0;
 	{
 		std::lock_guard lk(s.mu);
+		open_fds_++; // ours, also when it is a victim below
+		// Pinned before evicting: when every other fd of the shard is
+		// in use, the eviction would otherwise pick this very inode.
+		in->pins++;
 		if (in->fd >= 0) {
 			victims[nvictims++] = fd; // another thread won the race
 		} else {
 			in->fd = fd;
-			open_fds_++;
 			if (!in->pinned && in->in_table) {
 				lru_push_front(s, in);
 				evict(s, victims, nvictims, 8);
 			}
 		}
-		in->pins++;
 		out.table_ = this;
 		out.inode_ = in;
 		out.fd_ = in->fd;
@@ -402,13 +404,23 @@ fuse::Errno InodeTable::fd(const std::shared_ptr<Inode> &inode, FdRef &out)
 void InodeTable::unpin(Inode *in)
 {
 	Shard &s = shard_of_id(in->nodeid);
-	std::lock_guard lk(s.mu);
-	in->pins--;
-	if (in->pins == 0 && !in->in_table && in->fd >= 0) {
-		::close(in->fd);
-		in->fd = -1;
-		open_fds_--;
+	int victims[8];
+	std::size_t nvictims = 0;
+	{
+		std::lock_guard lk(s.mu);
+		in->pins--;
+		if (in->pins == 0 && !in->in_table && in->fd >= 0) {
+			victims[nvictims++] = in->fd;
+			in->fd = -1;
+		}
+		// An eviction that found every fd in use left the shard over
+		// its budget: the fds freed now make up for it.
+		if (s.evictable_open > shard_budget_)
+			evict(s, victims, nvictims, 8);
 	}
+	for (std::size_t i = 0; i < nvictims; i++)
+		::close(victims[i]);
+	open_fds_ -= nvictims;
 }
 
 void InodeTable::pin(const std::shared_ptr<Inode> &inode)

@@ -17,8 +17,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <set>
+#include <thread>
+#include <vector>
 
 namespace atomfs::fs {
 namespace {
@@ -101,6 +104,52 @@ TEST_F(TableTest, EvictedInodesStayCorrectAndForgetClosesAll)
 	// A forgotten nodeid is an error, not a crash.
 	fuse::Attr a;
 	EXPECT_EQ(fs->getattr(req, entries[0].nodeid, std::nullopt, a), ESTALE);
+}
+
+// Threads reopening the same evicted inodes at once: each loser of a reopen
+// race closes its fd, and the count of open fds (--stats "cached_fds")
+// stays the number of fds really open (it used to drop by one per lost
+// race and wrap around below zero); the cache is back within its bound
+// once no fd is in use.
+TEST_F(TableTest, ConcurrentReopensKeepTheFdCount)
+{
+	// 200 inodes over 64 shards of 2 fds: most lookups find the fd evicted.
+	constexpr int kFiles = 200, kThreads = 16, kRounds = 40;
+	for (int i = 0; i < kFiles; i++)
+		::close(::open((base + "/f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY, 0600));
+	std::size_t fds_before = open_fds();
+	make(128);
+	if (!fs->inodes().handles_enabled())
+		GTEST_SKIP() << "no file handles here (not root?)";
+	std::vector<fuse::Entry> entries(kFiles);
+	for (int i = 0; i < kFiles; i++)
+		ASSERT_EQ(fs->lookup(req, kRootNodeId, "f" + std::to_string(i), entries[i]), 0);
+	std::vector<std::thread> threads;
+	std::atomic<int> errors{0}, last_error{0};
+	for (int t = 0; t < kThreads; t++) {
+		threads.emplace_back([&] {
+			for (int r = 0; r < kRounds; r++) {
+				for (auto &e : entries) {
+					fuse::Attr a;
+					if (int er = fs->getattr(req, e.nodeid, std::nullopt, a)) {
+						errors++;
+						last_error = er;
+					}
+				}
+			}
+		});
+	}
+	for (auto &th : threads)
+		th.join();
+	// A reopening thread never gets an fd that its own eviction closed.
+	EXPECT_EQ(errors.load(), 0) << "last: " << std::strerror(last_error);
+	// The root's fd is counted; the mount fd beside it is not.
+	EXPECT_EQ(open_fds(), fds_before + 1 + fs->inodes().open_fds());
+	EXPECT_LE(fs->inodes().open_fds(), 129u);
+	for (auto &e : entries)
+		fs->forget(e.nodeid, 1);
+	EXPECT_EQ(fs->inodes().open_fds(), 1u);
+	EXPECT_EQ(open_fds(), fds_before + 2);
 }
 
 TEST_F(TableTest, UnlinkedKnownInodeStillAnswers)
