@@ -23,11 +23,16 @@
 // as a raw syscall too), which is what creating in a group-writable or
 // set-group-ID directory needs. With allow_other we turn on
 // default_permissions, so the kernel has already checked permissions with
-// the caller's full group list before the request reaches us.
+// the caller's full group list (and the POSIX ACLs, FUSE_POSIX_ACL) before
+// the request reaches us. The backing filesystem, checking again with only
+// the groups we know, would refuse what a named-group ACL entry allows, so
+// with kernel checks the thread keeps CAP_DAC_OVERRIDE (which the fsuid
+// switch drops) for the creating call; the caller is the owner either way.
 #pragma once
 
 #include <atomfs/fuse/filesystem.h>
 
+#include <linux/capability.h>
 #include <sched.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
@@ -39,7 +44,11 @@ namespace atomfs::fs {
 class ScopedCreds {
 public:
 	// enabled: false when the server is not root (it cannot switch).
-	ScopedCreds(const fuse::Caller &c, bool enabled) : on_(enabled)
+	// kernel_checked: the kernel has checked the caller's access to the
+	// parent (default_permissions): keep CAP_DAC_OVERRIDE. Only for calls
+	// that create a new name, never for opening or linking what exists.
+	ScopedCreds(const fuse::Caller &c, bool enabled, bool kernel_checked = false)
+	    : on_(enabled)
 	{
 		if (!on_)
 			return;
@@ -55,6 +64,8 @@ public:
 		// keep the order the kernel's own helpers use.
 		::syscall(SYS_setfsgid, c.gid);
 		::syscall(SYS_setfsuid, c.uid);
+		if (kernel_checked && c.uid != 0)
+			raise_effective(CAP_DAC_OVERRIDE);
 	}
 	~ScopedCreds()
 	{
@@ -67,6 +78,18 @@ public:
 	}
 	ScopedCreds(const ScopedCreds &) = delete;
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
+
+	// Adds cap to this thread's effective set (capset is per thread);
+	// setfsuid(0) restores the fs capabilities anyway.
+	static void raise_effective(int cap)
+	{
+		__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+		__user_cap_data_struct d[2]{};
+		if (::syscall(SYS_capget, &h, d) != 0)
+			return;
+		d[cap / 32].effective |= 1u << (cap % 32);
+		(void)::syscall(SYS_capset, &h, d);
+	}
 
 private:
 	static constexpr int kMaxSaved = 32;

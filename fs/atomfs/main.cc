@@ -81,6 +81,14 @@ int main(int argc, char **argv)
 	if (!opts.cfg.cache) {
 		opts.cfg.timeout = 0;
 	}
+	// With default_permissions (which allow_other implies) the kernel
+	// checks access itself, from the mode alone unless it may read the
+	// POSIX ACLs: FUSE_POSIX_ACL. Without it only the mounting user gets
+	// in and the backing filesystem judges that user's accesses, ACLs
+	// included; asking for it there would turn on default_permissions and
+	// its GETATTRs for nothing.
+	opts.session.posix_acl = opts.mount.default_permissions;
+	opts.cfg.kernel_checks = opts.mount.default_permissions;
 
 	// Daemonize before mounting (threads do not survive fork), but let the
 	// parent exit only once the child reports the mount's outcome.

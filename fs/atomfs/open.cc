@@ -197,19 +197,26 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 {
 	charge_latency();
 	PARENT_AND_NAME(parent, name);
-	int fd;
+	// The kernel sends CREATE for a name it believes absent; never follow
+	// a symlink someone put there meanwhile. With the kernel's access check
+	// behind us only a new file is created with its override (O_EXCL); a
+	// name that appeared meanwhile is opened with the caller's own rights.
+	const int f = backing_flags(flags, writeback_) | O_CREAT | O_NOFOLLOW;
+	const bool override = cfg_.kernel_checks;
+	int fd, err;
 	{
-		ScopedCreds c(req.caller, as_root_);
-		mode = mode_for_create(mode, umask);
-		// The kernel sends CREATE for a name it believes absent; never
-		// follow a symlink someone put there meanwhile.
-		fd = ::openat(pfd.get(), n.c_str(),
-			      backing_flags(flags, writeback_) | O_CREAT | O_NOFOLLOW |
-				      (flags & O_EXCL),
-			      mode & 07777);
-		if (fd < 0)
-			return errno;
+		ScopedCreds c(req.caller, as_root_, override);
+		fd = ::openat(pfd.get(), n.c_str(), f | (override ? O_EXCL : (flags & O_EXCL)),
+			      mode_for_create(mode, umask) & 07777);
+		err = errno;
 	}
+	if (fd < 0 && err == EEXIST && override && !(flags & O_EXCL)) {
+		ScopedCreds c(req.caller, as_root_);
+		fd = ::openat(pfd.get(), n.c_str(), f, mode_for_create(mode, umask) & 07777);
+		err = errno;
+	}
+	if (fd < 0)
+		return err;
 	return finish_create(req, fd, entry, out, flags);
 }
 
@@ -246,7 +253,9 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		if (creat) {
 			int fd;
 			{
-				ScopedCreds c(req.caller, as_root_);
+				// O_EXCL: only a new name gets the kernel-checked
+				// override (see create).
+				ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 				const mode_t m = mode_for_create(mode, umask);
 				fd = ::openat(pfd.get(), n.c_str(),
 					      backing_flags(flags, writeback_) | O_CREAT | O_EXCL |
@@ -343,7 +352,7 @@ fuse::Errno AtomFs::tmpfile(const Request &req, NodeId parent, int flags, mode_t
 		f |= O_RDWR;
 	int fd;
 	{
-		ScopedCreds c(req.caller, as_root_);
+		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		fd = ::openat(pfd.get(), ".", f | O_TMPFILE, mode_for_create(mode, umask) & 07777);
 		if (fd < 0)
 			return errno;

@@ -280,7 +280,7 @@ fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view na
 	charge_latency();
 	PARENT_AND_NAME(parent, name);
 	{
-		ScopedCreds c(req.caller, as_root_);
+		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		if (::mknodat(pfd.get(), n.c_str(), mode_for_create(mode, umask), rdev) != 0)
 			return errno;
 	}
@@ -293,7 +293,7 @@ fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view na
 	charge_latency();
 	PARENT_AND_NAME(parent, name);
 	{
-		ScopedCreds c(req.caller, as_root_);
+		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		if (::mkdirat(pfd.get(), n.c_str(), mode_for_create(mode, umask) & 07777) != 0)
 			return errno;
 	}
@@ -313,7 +313,7 @@ fuse::Errno AtomFs::symlink(const Request &req, NodeId parent, std::string_view 
 	std::memcpy(t, target.data(), target.size());
 	t[target.size()] = 0;
 	{
-		ScopedCreds c(req.caller, as_root_);
+		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		if (::symlinkat(t, pfd.get(), n.c_str()) != 0)
 			return errno;
 	}

@@ -31,6 +31,7 @@ struct Config {
 	bool atomic_open = true;     // false: open_atomic answers ENOSYS
 	bool read_only = false;
 	bool noatime = false;        // -o noatime: reads must not touch the source's atime
+	bool kernel_checks = false;  // default_permissions: the kernel checked access
 	std::chrono::nanoseconds meta_latency{0};
 	std::size_t fd_budget = 0;   // 0: derive from RLIMIT_NOFILE
 };

@@ -8,6 +8,7 @@
 
 #include "util.h"
 
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
@@ -39,7 +40,23 @@ struct XattrName {
 		return e;                                                                  \
 	ProcPath proc(fd.get())
 
-fuse::Errno AtomFs::setxattr(const Request &, NodeId node, std::string_view name,
+// Setting an access ACL updates the mode from it; natively the backing
+// filesystem also drops set-group-ID there when the caller is neither in
+// the file's group nor capable. We set it as root, who keeps the bit, so
+// the kernel tells us (FUSE_SETXATTR_ACL_KILL_SGID) and we drop it.
+static fuse::Errno kill_sgid_after_acl(const char *path)
+{
+	struct stat st;
+	if (::stat(path, &st) != 0)
+		return errno;
+	if (!(st.st_mode & S_ISGID))
+		return 0;
+	if (::chmod(path, st.st_mode & 07777 & ~S_ISGID) != 0)
+		return errno;
+	return 0;
+}
+
+fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<const std::byte> value, int flags)
 {
 	charge_latency();
@@ -51,6 +68,9 @@ fuse::Errno AtomFs::setxattr(const Request &, NodeId node, std::string_view name
 		return EPERM;
 	if (::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags) != 0)
 		return errno;
+	if ((req.fuse_flags & fuse::kSetxattrAclKillSgid) &&
+	    name == std::string_view("system.posix_acl_access"))
+		return kill_sgid_after_acl(proc.c_str());
 	return 0;
 }
 

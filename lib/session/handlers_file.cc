@@ -12,6 +12,12 @@
 #include <cerrno>
 
 namespace atomfs::fuse::handlers {
+
+static_assert(kOpenKillSuidgid == abi::FUSE_OPEN_KILL_SUIDGID);
+static_assert(kSetxattrAclKillSgid == abi::FUSE_SETXATTR_ACL_KILL_SGID);
+static_assert(kWriteKillSuidgid == abi::FUSE_WRITE_KILL_SUIDGID);
+static_assert(kSetattrKillSuidgid == abi::FATTR_KILL_SUIDGID);
+
 namespace {
 
 // READ data goes straight into the worker's reply buffer: one copy.
@@ -47,7 +53,10 @@ void reply_entry_open(Context &c, const Entry &e, const OpenFile *f, std::uint32
 
 bool read_create_args(Context &c, abi::fuse_create_in &in, std::string_view &name)
 {
-	return c.args.read(in) && read_name(c, name);
+	if (!c.args.read(in) || !read_name(c, name))
+		return false;
+	c.req.fuse_flags = in.open_flags;
+	return true;
 }
 
 } // namespace
@@ -66,6 +75,7 @@ void open_node(Context &c, bool dir)
 	if (!c.args.read(in))
 		return (void)c.bad_request();
 	const int flags = static_cast<int>(in.flags);
+	c.req.fuse_flags = in.open_flags;
 	OpenFile f;
 	Errno err = dir ? c.fs.opendir(c.req, c.in.nodeid, flags, f)
 			: c.fs.open(c.req, c.in.nodeid, flags, f);
@@ -128,6 +138,7 @@ void tmpfile(Context &c)
 	abi::fuse_create_in in;
 	if (!c.args.read(in))
 		return (void)c.bad_request();
+	c.req.fuse_flags = in.open_flags;
 	Entry e;
 	OpenFile f;
 	if (Errno err = c.fs.tmpfile(c.req, c.in.nodeid, static_cast<int>(in.flags), in.mode,

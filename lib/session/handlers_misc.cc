@@ -76,6 +76,7 @@ void setxattr(Context &c)
 	auto value = c.args.bytes(in.size);
 	if (!value)
 		return (void)c.bad_request();
+	c.req.fuse_flags = in.setxattr_flags;
 	c.reply_error_or_ok(
 		c.fs.setxattr(c.req, c.in.nodeid, name, *value, static_cast<int>(in.flags)));
 }

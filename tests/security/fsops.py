@@ -10,6 +10,7 @@ must be identical.
   fsops.py tree ROOT U1 U2 GROUP      build the permission tree (as root)
   fsops.py perm ROOT                  permission ops as the calling user
   fsops.py own ROOT                   ownership/mode ops as the calling user
+  fsops.py acl ROOT                   POSIX ACL ops as the calling user (acl.sh's tree)
 """
 import errno
 import mmap
@@ -239,6 +240,87 @@ def mmap_times(root):
         print(f"mmap write: data visible -> {f.read(4) == b'abcd'}")
 
 
+def acl_ops(root):
+    """Access through POSIX ACLs (named users and groups, the mask, on files
+    and directories), default ACLs inherited on create, and the mode right
+    after setfacl. acl.sh builds the tree; names carry the caller's name so
+    that each user's creations are its own."""
+    import pwd
+    import subprocess
+    r = Runner(root)
+    p = r.p
+    me = pwd.getpwuid(os.getuid()).pw_name
+
+    def read(rel):
+        with open(p(rel), "rb") as f:
+            return f.read().decode().strip().replace(" ", "_")
+
+    def append(rel):
+        with open(p(rel), "ab") as f:
+            f.write(b"x")
+
+    def create(rel, mode=0o666):
+        os.close(os.open(p(rel), os.O_CREAT | os.O_EXCL | os.O_WRONLY, mode))
+
+    def mode(rel):
+        return oct(stat.S_IMODE(os.lstat(p(rel)).st_mode))
+
+    def facl(rel):
+        out = subprocess.run(["getfacl", "-c", "-n", p(rel)], capture_output=True, text=True)
+        if out.returncode:
+            raise OSError(errno.EACCES if "denied" in out.stderr else errno.EIO, out.stderr)
+        return ",".join(out.stdout.split())
+
+    def setfacl(*args):
+        out = subprocess.run(["setfacl", *args[:-1], p(args[-1])], capture_output=True, text=True)
+        if out.returncode:
+            raise OSError(errno.EPERM if "not permitted" in out.stderr else errno.EIO, out.stderr)
+
+    for f in ("f-u1-denied", "f-u1-granted", "f-group-rw", "f-masked", "f-other-only"):
+        r.do(f"read {f}", lambda: read(f))
+        r.do(f"append {f}", lambda: append(f))
+        r.do(f"access R_OK {f}", lambda: os.access(p(f), os.R_OK))
+        r.do(f"access W_OK {f}", lambda: os.access(p(f), os.W_OK))
+    for d in ("d-u1-denied", "d-group-rwx", "d-u1-noexec"):
+        r.do(f"listdir {d}", lambda: sorted(os.listdir(p(d))))
+        r.do(f"stat {d}/x", lambda: mode(d + "/x"))
+        r.do(f"read {d}/x", lambda: read(d + "/x"))
+        r.do(f"create {d}/new-{me}", lambda: create(f"{d}/new-{me}"))
+        r.do(f"unlink {d}/new-{me}", lambda: os.unlink(p(f"{d}/new-{me}")))
+    for um in (0o022, 0o077):
+        os.umask(um)
+        for d in ("d-default", "d-default/sub"):
+            f, sub = f"{d}/file-{me}-{um:03o}", f"{d}/dir-{me}-{um:03o}"
+            r.do(f"umask {um:03o} create {f}", lambda: create(f, 0o666))
+            r.do(f"mode {f}", lambda: mode(f))
+            r.do(f"acl {f}", lambda: facl(f))
+            r.do(f"umask {um:03o} mkdir {sub}", lambda: os.mkdir(p(sub), 0o777))
+            r.do(f"mode {sub}", lambda: mode(sub))
+            r.do(f"acl {sub}", lambda: facl(sub))
+            r.do(f"umask {um:03o} mkfifo {sub}/fifo", lambda: os.mkfifo(p(sub + "/fifo"), 0o666))
+            r.do(f"acl {sub}/fifo", lambda: facl(sub + "/fifo"))
+    os.umask(0o022)
+    # The mode right after setfacl on one's own files: the ACL's mask and
+    # entries become the group bits at once (stat right after, no waiting).
+    for who in ("atfs-u1", "atfs-u2", "atfs-u3"):
+        f = f"own/{who}"
+        for spec in (("-m", "u:atfs-u3:rwx"), ("-m", "m::r--"), ("-m", "g::---,o::rw-"),
+                     ("-x", "u:atfs-u3"), ("-b",)):
+            r.do(f"setfacl {' '.join(spec)} {f}", lambda: setfacl(*spec, f))
+            r.do(f"mode {f}", lambda: mode(f))
+            r.do(f"acl {f}", lambda: facl(f))
+        r.do(f"chmod 0640 {f}", lambda: os.chmod(p(f), 0o640))
+        r.do(f"setfacl -d -m u:atfs-u2:rwx own/dir-{who}", lambda: setfacl("-d", "-m", "u:atfs-u2:rwx", f"own/dir-{who}"))
+        r.do(f"acl own/dir-{who}", lambda: facl(f"own/dir-{who}"))
+    # set-group-ID is dropped when the owner setting the ACL is not in the
+    # file's group, kept when it is.
+    for f in ("own/sgid-rootgroup-" + me, "own/sgid-owngroup-" + me):
+        r.do(f"mode {f}", lambda: mode(f))
+        r.do(f"setfacl -m u:atfs-u3:r-x {f}", lambda: setfacl("-m", "u:atfs-u3:r-x", f))
+        r.do(f"mode after {f}", lambda: mode(f))
+        r.do(f"acl {f}", lambda: facl(f))
+
+
 if __name__ == "__main__":
     cmd, root = sys.argv[1], sys.argv[2]
     if cmd == "tree":
@@ -249,6 +331,8 @@ if __name__ == "__main__":
         own_ops(root)
     elif cmd == "kill":
         kill_ops(root)
+    elif cmd == "acl":
+        acl_ops(root)
     elif cmd == "mmap-times":
         mmap_times(root)
     else:

@@ -59,7 +59,28 @@ struct Request {
 	NodeId nodeid = 0;
 	Caller caller;
 	Session *session = nullptr; // for notifications and backing fds
+	// The request's flag word that the operation's own arguments do not
+	// carry: fuse_open_in/fuse_create_in.open_flags for OPEN, OPENDIR,
+	// CREATE, OPEN_ATOMIC and TMPFILE (kOpenKillSuidgid), and
+	// fuse_setxattr_in.setxattr_flags for SETXATTR (kSetxattrAclKillSgid).
+	std::uint32_t fuse_flags = 0;
 };
+
+// Duties the kernel hands over with FUSE_HANDLE_KILLPRIV_V2 and
+// FUSE_POSIX_ACL (values of the FUSE ABI). The kernel sets them only when
+// the caller lacks CAP_FSETID (or, for the ACL one, is neither in the
+// file's group nor capable), so the filesystem can apply them as the
+// backing filesystem would for that caller.
+// Request::fuse_flags of an open with O_TRUNC: clear set-user-ID and
+// set-group-ID as the truncation would.
+inline constexpr std::uint32_t kOpenKillSuidgid = 1u << 0;
+// Request::fuse_flags of SETXATTR(system.posix_acl_access): clear
+// set-group-ID as the ACL's mode update would.
+inline constexpr std::uint32_t kSetxattrAclKillSgid = 1u << 0;
+// write()'s write_flags: the write must clear set-user-ID/set-group-ID.
+inline constexpr std::uint32_t kWriteKillSuidgid = 1u << 2;
+// SetAttr::valid of a truncate or chown that must clear them.
+inline constexpr std::uint32_t kSetattrKillSuidgid = 1u << 11;
 
 // Reply of LOOKUP, MKNOD, MKDIR, SYMLINK, LINK and the entry part of
 // CREATE / OPEN_ATOMIC / READDIRPLUS. nodeid == 0 is a negative entry
