@@ -15,7 +15,6 @@ namespace {
 constexpr std::uint64_t kAlwaysWanted =
 	abi::FUSE_ASYNC_READ |        // parallel reads of one file
 	abi::FUSE_ATOMIC_O_TRUNC |    // O_TRUNC in OPEN, not OPEN + SETATTR
-	abi::FUSE_EXPORT_SUPPORT |    // "." and ".." lookups for NFS export
 	abi::FUSE_BIG_WRITES |        // writes larger than a page
 	abi::FUSE_DONT_MASK |         // umask travels in the request; default ACLs win
 	abi::FUSE_AUTO_INVAL_DATA |   // drop cached pages when mtime/size change
@@ -82,6 +81,10 @@ void SessionImpl::handle_init(Context &c)
 		wanted |= abi::FUSE_PASSTHROUGH;
 	if (opts_.handle_killpriv_v2)
 		wanted |= abi::FUSE_HANDLE_KILLPRIV_V2;
+	// Without export support the kernel still decodes handles of inodes it
+	// has cached and answers ESTALE once it has dropped them; refuse them
+	// from the start instead (fanotify's FIDs keep working).
+	wanted |= opts_.export_support ? abi::FUSE_EXPORT_SUPPORT : abi::FUSE_NO_EXPORT_SUPPORT;
 
 	ConnectionInfo info;
 	info.proto_major = in.major;

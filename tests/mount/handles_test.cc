@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
 // Object identity through the mount: an inode number the source reuses for
-// a new file while the kernel still knows the old one.
+// a new file while the kernel still knows the old one, and file handles of
+// the mount itself (name_to_handle_at / open_by_handle_at).
 #include "harness.h"
 
 #include <fcntl.h>
@@ -9,7 +10,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <fstream>
+#include <thread>
+
+// Linux 6.5: an identifier for fanotify, not for opening.
+#ifndef AT_HANDLE_FID
+#define AT_HANDLE_FID 0x200
+#endif
 
 namespace atomfs::mounttest {
 namespace {
@@ -85,6 +94,57 @@ TEST_P(InodeReuseTest, ReusedInodeNumberIsANewObject)
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, InodeReuseTest, ::testing::Values(false, true), mode_name);
+
+using ExportTest = MountTest;
+
+// atomfs's nodeids live in memory and are never reused, so a handle of a
+// node the kernel has forgotten could not be resolved (the kernel asks
+// LOOKUP(nodeid, ".")): handles through the mount are refused from the
+// start (EOPNOTSUPP, as on a filesystem without export operations) rather
+// than handed out and answered with ESTALE after the kernel drops its
+// caches. fanotify's identifiers (AT_HANDLE_FID) are not for opening and
+// keep working.
+TEST_P(ExportTest, HandlesRefusedNotStale)
+{
+	if (as_user())
+		GTEST_SKIP() << "drop_caches needs root";
+	write_file(src + "/f", "by handle");
+	ASSERT_EQ(::mkdir((src + "/d").c_str(), 0755), 0);
+	for (auto name : {"/f", "/d"}) {
+		SCOPED_TRACE(name);
+		std::string path = mnt + name;
+		alignas(struct file_handle) unsigned char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+		auto *fh = reinterpret_cast<struct file_handle *>(buf);
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		int mount_id = -1;
+		int r = ::name_to_handle_at(AT_FDCWD, path.c_str(), fh, &mount_id, 0);
+		if (r == 0) {
+			// A handle given out is a promise: it must open the file
+			// after the kernel has forgotten every inode.
+			int mfd = ::open(mnt.c_str(), O_RDONLY | O_DIRECTORY);
+			ASSERT_GE(mfd, 0);
+			long inodes = -1;
+			for (int i = 0; i < 100 && inodes != 1; i++) {
+				std::ofstream("/proc/sys/vm/drop_caches") << "2" << std::endl;
+				std::this_thread::sleep_for(std::chrono::milliseconds(50));
+				inodes = Server::number(server->stats(), "inodes");
+			}
+			int fd = ::open_by_handle_at(mfd, fh, O_RDONLY);
+			EXPECT_GE(fd, 0) << "a handle given out, then " << std::strerror(errno);
+			if (fd >= 0)
+				::close(fd);
+			::close(mfd);
+		} else {
+			EXPECT_EQ(errno, EOPNOTSUPP) << std::strerror(errno);
+		}
+		fh->handle_bytes = MAX_HANDLE_SZ;
+		EXPECT_EQ(::name_to_handle_at(AT_FDCWD, path.c_str(), fh, &mount_id, AT_HANDLE_FID),
+			  0)
+			<< std::strerror(errno);
+	}
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ExportTest, ::testing::Values(false, true), mode_name);
 
 } // namespace
 } // namespace atomfs::mounttest

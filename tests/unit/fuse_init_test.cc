@@ -18,10 +18,10 @@ using namespace abi;
 // What the session asks for whatever its options (the oracle, written out
 // here rather than taken from the library).
 constexpr std::uint64_t kExpectedAlways =
-    FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_EXPORT_SUPPORT | FUSE_BIG_WRITES | FUSE_DONT_MASK |
+    FUSE_ASYNC_READ | FUSE_ATOMIC_O_TRUNC | FUSE_BIG_WRITES | FUSE_DONT_MASK |
     FUSE_AUTO_INVAL_DATA | FUSE_DO_READDIRPLUS | FUSE_READDIRPLUS_AUTO | FUSE_ASYNC_DIO |
     FUSE_PARALLEL_DIROPS | FUSE_ABORT_ERROR | FUSE_MAX_PAGES | FUSE_CACHE_SYMLINKS |
-    FUSE_SETXATTR_EXT | FUSE_CREATE_SUPP_GROUP | FUSE_INIT_EXT;
+    FUSE_SETXATTR_EXT | FUSE_CREATE_SUPP_GROUP | FUSE_NO_EXPORT_SUPPORT | FUSE_INIT_EXT;
 
 std::uint64_t reply_flags(const fuse_init_out &o)
 {
@@ -46,7 +46,8 @@ TEST(FuseInit, AllFlagsOffered741)
 	EXPECT_EQ(o.major, 7u);
 	EXPECT_EQ(o.minor, 41u);
 	EXPECT_EQ(reply_flags(o), kExpectedAlways);
-	EXPECT_EQ(o.flags2, static_cast<std::uint32_t>(FUSE_CREATE_SUPP_GROUP >> 32));
+	EXPECT_EQ(o.flags2,
+		  static_cast<std::uint32_t>((FUSE_CREATE_SUPP_GROUP | FUSE_NO_EXPORT_SUPPORT) >> 32));
 	EXPECT_NE(o.flags & FUSE_INIT_EXT, 0u);
 	EXPECT_EQ(o.max_readahead, 128u * 1024); // min(1 MiB ours, 128 KiB kernel's)
 	EXPECT_EQ(o.max_write, 1u << 20);
@@ -108,6 +109,20 @@ TEST(FuseInit, OptionalFlagsOnlyWhenAsked)
 		EXPECT_EQ(o.max_stack_depth, c.stack_depth);
 		EXPECT_EQ(k.session().connection().flags, kExpectedAlways | c.extra);
 	}
+}
+
+// Export support is either asked for (the filesystem resolves any nodeid)
+// or refused outright, never left to the kernel's cache.
+TEST(FuseInit, ExportSupportOnlyWhenAsked)
+{
+	SessionOptions ex;
+	ex.export_support = true;
+	TestFs fs;
+	FakeKernel k(fs, one_thread(ex));
+	auto r = k.init();
+	ASSERT_EQ(r.error, 0);
+	auto o = r.as<fuse_init_out>();
+	EXPECT_EQ(reply_flags(o), (kExpectedAlways & ~FUSE_NO_EXPORT_SUPPORT) | FUSE_EXPORT_SUPPORT);
 }
 
 TEST(FuseInit, OnlyWhatTheKernelOffers)
@@ -331,7 +346,7 @@ TEST(FuseInit, FilesystemSeesConnectionAndMayRefuse)
 				      ~(FUSE_DO_READDIRPLUS | FUSE_CREATE_SUPP_GROUP);
 	auto o = r.as<fuse_init_out>();
 	EXPECT_EQ(reply_flags(o), granted);
-	EXPECT_EQ(o.flags2, 0u);
+	EXPECT_EQ(o.flags2, static_cast<std::uint32_t>(FUSE_NO_EXPORT_SUPPORT >> 32));
 	EXPECT_EQ(k.session().connection().flags, granted);
 }
 

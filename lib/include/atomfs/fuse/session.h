@@ -42,6 +42,12 @@ struct SessionOptions {
 	// and set-group-ID bits itself (write_flags / FATTR_KILL_SUIDGID); off,
 	// the kernel clears them with a SETATTR as on any local filesystem.
 	bool handle_killpriv_v2 = false;
+	// Ask for FUSE_EXPORT_SUPPORT (NFS export, open_by_handle_at through the
+	// mount): the filesystem must then answer LOOKUP of "." and ".." and
+	// resolve, with LOOKUP(nodeid, "."), any nodeid it ever gave, also one
+	// the kernel has forgotten. Off: FUSE_NO_EXPORT_SUPPORT, and
+	// name_to_handle_at through the mount fails with EOPNOTSUPP.
+	bool export_support = false;
 	bool debug = false;                  // decoded request/reply log on stderr
 	std::string stats_path;              // if set: JSON counters rewritten on SIGUSR1 and at exit
 };
