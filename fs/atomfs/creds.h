@@ -39,6 +39,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 namespace atomfs::fs {
 
 class ScopedCreds {
@@ -120,5 +124,122 @@ inline mode_t mode_for_create(mode_t mode, mode_t umask_bits)
 {
 	return set_thread_umask(umask_bits) ? mode : mode & ~(umask_bits & 07777);
 }
+
+// Whether the caller is in group gid through a supplementary group: the
+// request names only its fsgid, so read the thread's credentials from
+// /proc/PID/status, and trust them only if its fsuid and fsgid are the
+// request's (a reused pid then cannot speak for it). false when unsure.
+inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
+{
+	if (c.pid <= 0)
+		return false;
+	char path[40];
+	std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(c.pid));
+	std::FILE *f = std::fopen(path, "re");
+	if (!f)
+		return false;
+	char line[4096];
+	bool ids = true, member = false;
+	unsigned long v[4];
+	while (std::fgets(line, sizeof(line), f)) {
+		if (std::sscanf(line, "Uid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
+			ids = ids && v[3] == c.uid;
+		else if (std::sscanf(line, "Gid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
+			ids = ids && v[3] == c.gid;
+		else if (std::strncmp(line, "Groups:", 7) == 0) {
+			for (char *p = line + 7, *end; ; p = end) {
+				unsigned long g = std::strtoul(p, &end, 10);
+				if (end == p)
+					break;
+				member = member || g == gid;
+			}
+			break; // after Uid and Gid in the file
+		}
+	}
+	std::fclose(f);
+	return ids && member;
+}
+
+// FUSE_HANDLE_KILLPRIV_V2 leaves clearing set-user-ID/set-group-ID to us,
+// and we write as root, whose CAP_FSETID keeps them. The mode a write,
+// truncate or chown by a caller without CAP_FSETID leaves natively
+// (setattr_should_drop_suidgid): set-user-ID goes, set-group-ID goes when
+// the file is group-executable or the caller is outside the file's group.
+// capable: the caller keeps a non-executable set-group-ID (root's chown).
+inline mode_t mode_without_suidgid(const struct stat &st, const fuse::Caller &c, bool capable)
+{
+	mode_t m = st.st_mode & 07777;
+	if (!S_ISREG(st.st_mode))
+		return m;
+	m &= ~S_ISUID;
+	if ((st.st_mode & S_IXGRP) ||
+	    (!capable && c.gid != st.st_gid && !caller_in_group(c, st.st_gid)))
+		m &= ~S_ISGID;
+	return m;
+}
+
+// Applies mode_without_suidgid to the file open as fd.
+inline int kill_suidgid(int fd, const fuse::Caller &c, bool capable = false)
+{
+	struct stat st;
+	if (::fstat(fd, &st) != 0)
+		return errno;
+	if (!(st.st_mode & (S_ISUID | S_ISGID)))
+		return 0;
+	mode_t m = mode_without_suidgid(st, c, capable);
+	if (m != (st.st_mode & 07777) && ::fchmod(fd, m) != 0)
+		return errno;
+	return 0;
+}
+
+// The credentials a passthrough backing file is registered with
+// (FUSE_DEV_IOC_BACKING_OPEN records the caller's): the kernel writes to
+// the backing file with them, so the backing filesystem clears set-ID bits
+// and security.capability on a passthrough write as it would for a writer
+// without CAP_FSETID outside the file's group, which is what the kernel
+// expects of us with FUSE_HANDLE_KILLPRIV_V2. CAP_SYS_ADMIN (needed for
+// the ioctl) and CAP_DAC_OVERRIDE (the kernel reopens the file per FUSE
+// file with these credentials) stay. Per thread: capset and the raw
+// setgroups/setfsgid syscalls affect only the calling thread.
+class BackingCreds {
+public:
+	BackingCreds()
+	{
+		if (::syscall(SYS_capget, &h_, saved_) != 0)
+			return;
+		__user_cap_data_struct d[2] = {saved_[0], saved_[1]};
+		d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));
+		if (::syscall(SYS_capset, &h_, d) != 0)
+			return;
+		caps_set_ = true;
+		long n = ::syscall(SYS_getgroups, kMaxSaved, groups_);
+		if (n >= 0 && ::syscall(SYS_setgroups, 0, nullptr) == 0)
+			ngroups_ = static_cast<int>(n);
+		old_fsgid_ = static_cast<gid_t>(::syscall(SYS_setfsgid, kNoGroup));
+	}
+	~BackingCreds()
+	{
+		if (!caps_set_)
+			return;
+		::syscall(SYS_setfsgid, old_fsgid_);
+		if (ngroups_ >= 0)
+			::syscall(SYS_setgroups, ngroups_, groups_);
+		__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+		::syscall(SYS_capset, &h, saved_);
+	}
+	BackingCreds(const BackingCreds &) = delete;
+	BackingCreds &operator=(const BackingCreds &) = delete;
+
+private:
+	// A group no file is expected to have: in_group_p() is false for it.
+	static constexpr gid_t kNoGroup = static_cast<gid_t>(-2);
+	static constexpr int kMaxSaved = 64;
+	__user_cap_header_struct h_{_LINUX_CAPABILITY_VERSION_3, 0};
+	__user_cap_data_struct saved_[2]{};
+	bool caps_set_ = false;
+	int ngroups_ = -1;
+	gid_t groups_[kMaxSaved];
+	gid_t old_fsgid_ = 0;
+};
 
 } // namespace atomfs::fs

@@ -89,6 +89,10 @@ int main(int argc, char **argv)
 	// its GETATTRs for nothing.
 	opts.session.posix_acl = opts.mount.default_permissions;
 	opts.cfg.kernel_checks = opts.mount.default_permissions;
+	// Set-ID bits are cleared by us (open.cc, kill_suidgid) and by the
+	// backing filesystem, so the kernel need not ask GETXATTR
+	// (security.capability) before every write to decide it.
+	opts.session.handle_killpriv_v2 = true;
 
 	// Daemonize before mounting (threads do not survive fork), but let the
 	// parent exit only once the child reports the mount's outcome.

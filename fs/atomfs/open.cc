@@ -65,6 +65,18 @@ static int backing_flags(int flags, bool writeback)
 	return f | O_CLOEXEC;
 }
 
+// Set-ID files are served by us, not passed through: write() then clears
+// the bits exactly when the kernel says the writer lacks CAP_FSETID, and
+// for set-group-ID by the caller's groups. The backing credentials
+// (BackingCreds) lack CAP_FSETID and every group, so a file that becomes
+// set-ID while open for passthrough loses the bits on any passthrough
+// write (even root's): more than natively, never less.
+static bool has_setid_bits(int fd)
+{
+	struct stat st;
+	return ::fstat(fd, &st) != 0 || (st.st_mode & (S_ISUID | S_ISGID));
+}
+
 // Passthrough for an open of `in` (fd is this open's backing file): the
 // inode's shared backing id, registered on its first open. The kernel opens
 // its own backing file per FUSE file from the registered file's path with
@@ -83,7 +95,11 @@ int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile
 		return 0;
 	std::lock_guard<std::mutex> lock(in.backing_mu);
 	if (in.backing_id <= 0) {
-		int id = in.cached_users ? 0 : req.session->open_backing(fd);
+		int id = 0;
+		if (!in.cached_users && !has_setid_bits(fd)) {
+			BackingCreds writer_without_fsetid;
+			id = req.session->open_backing(fd);
+		}
 		if (id <= 0) {
 			in.cached_users++;
 			return kNoBacking;
@@ -147,15 +163,12 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 	}
 	out = {};
 	// O_TRUNC arrives inside OPEN (FUSE_ATOMIC_O_TRUNC) and we open as
-	// root, whose CAP_FSETID keeps set-user-ID/set-group-ID bits; a caller
-	// without it loses them natively, so clear them as the kernel would.
-	if ((flags & O_TRUNC) && req.caller.uid != 0 && (st->st_mode & (S_ISUID | S_ISGID))) {
-		mode_t m = st->st_mode & 07777 & ~S_ISUID;
-		if (st->st_mode & S_IXGRP)
-			m &= ~S_ISGID;
-		if (m != (st->st_mode & 07777))
-			(void)::fchmod(fd, m);
-	}
+	// root, whose CAP_FSETID keeps set-ID bits; the kernel says when the
+	// caller lacks it (FUSE_OPEN_KILL_SUIDGID; without HANDLE_KILLPRIV_V2
+	// only the uid can tell).
+	if ((flags & O_TRUNC) && as_root_ && (st->st_mode & (S_ISUID | S_ISGID)) &&
+	    (killpriv_v2_ ? (req.fuse_flags & fuse::kOpenKillSuidgid) != 0 : req.caller.uid != 0))
+		(void)kill_suidgid(fd, req.caller);
 	out.open_flags = open_reply_flags(*in, flags, *st);
 	int backing = attach_backing(req, *in, fd, out);
 	out.fh = install_file(files_, fd, flags, in, backing);
@@ -386,12 +399,17 @@ fuse::Errno AtomFs::read(const Request &, NodeId, std::uint64_t fh, std::uint64_
 	return 0;
 }
 
-fuse::Errno AtomFs::write(const Request &, NodeId, std::uint64_t fh, std::uint64_t off,
-			  std::span<const std::byte> data, std::uint32_t, std::size_t &written)
+fuse::Errno AtomFs::write(const Request &req, NodeId, std::uint64_t fh, std::uint64_t off,
+			  std::span<const std::byte> data, std::uint32_t write_flags,
+			  std::size_t &written)
 {
 	auto h = files_.get(fh);
 	if (!h)
 		return EBADF;
+	// Before the data, as the kernel's file_remove_privs() does.
+	if ((write_flags & fuse::kWriteKillSuidgid) && as_root_)
+		if (Errno e = kill_suidgid(h->fd, req.caller))
+			return e;
 	std::size_t done = 0;
 	while (done < data.size()) {
 		ssize_t n = ::pwrite(h->fd, data.data() + done, data.size() - done, off + done);
@@ -465,18 +483,29 @@ fuse::Errno AtomFs::flock(const Request &, NodeId, std::uint64_t fh, std::uint64
 	return 0;
 }
 
-fuse::Errno AtomFs::fallocate(const Request &, NodeId, std::uint64_t fh, int mode,
+// FALLOCATE and COPY_FILE_RANGE carry no kill flag, and with
+// HANDLE_KILLPRIV_V2 the kernel leaves the clearing to us: only the uid
+// tells whether the caller may keep set-ID bits (CAP_FSETID).
+bool AtomFs::must_kill_suidgid(const Request &req) const
+{
+	return killpriv_v2_ && as_root_ && req.caller.uid != 0;
+}
+
+fuse::Errno AtomFs::fallocate(const Request &req, NodeId, std::uint64_t fh, int mode,
 			      std::uint64_t off, std::uint64_t len)
 {
 	auto h = files_.get(fh);
 	if (!h)
 		return EBADF;
+	if (must_kill_suidgid(req))
+		if (Errno e = kill_suidgid(h->fd, req.caller))
+			return e;
 	if (::fallocate(h->fd, mode, off, len) != 0)
 		return errno;
 	return 0;
 }
 
-fuse::Errno AtomFs::copy_file_range(const Request &, NodeId, std::uint64_t in_fh,
+fuse::Errno AtomFs::copy_file_range(const Request &req, NodeId, std::uint64_t in_fh,
 				    std::uint64_t in_off, NodeId, std::uint64_t out_fh,
 				    std::uint64_t out_off, std::uint64_t len, std::uint64_t flags,
 				    std::size_t &copied)
@@ -485,6 +514,9 @@ fuse::Errno AtomFs::copy_file_range(const Request &, NodeId, std::uint64_t in_fh
 	auto out = files_.get(out_fh);
 	if (!in || !out)
 		return EBADF;
+	if (must_kill_suidgid(req))
+		if (Errno e = kill_suidgid(out->fd, req.caller))
+			return e;
 	loff_t io = in_off, oo = out_off;
 	ssize_t n = ::copy_file_range(in->fd, &io, out->fd, &oo, len, flags);
 	if (n < 0)

@@ -86,6 +86,7 @@ void AtomFs::init(const fuse::ConnectionInfo &info, std::uint64_t &want)
 	if (!(cfg_.passthrough && as_root_) || writeback_)
 		want &= ~wire::FUSE_PASSTHROUGH;
 	passthrough_ = want & wire::FUSE_PASSTHROUGH;
+	killpriv_v2_ = want & wire::FUSE_HANDLE_KILLPRIV_V2;
 }
 
 void AtomFs::destroy() {}
@@ -195,7 +196,7 @@ fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uin
 	return 0;
 }
 
-fuse::Errno AtomFs::setattr(const Request &, NodeId node, const fuse::SetAttr &in,
+fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr &in,
 			    fuse::Attr &out)
 {
 	charge_latency();
@@ -229,6 +230,21 @@ fuse::Errno AtomFs::setattr(const Request &, NodeId node, const fuse::SetAttr &i
 					   : ::truncate(proc.c_str(), in.attr.st_size);
 		if (r != 0)
 			return errno;
+	}
+	// A truncate by a caller without CAP_FSETID, or any chown of a
+	// non-directory (HANDLE_KILLPRIV_V2): we did it as root, who keeps the
+	// bits a truncate would clear; root's chown clears set-user-ID and a
+	// group-executable set-group-ID itself, and so does this.
+	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg()) {
+		const bool root_chown = !(v & wire::FATTR_SIZE) && req.caller.uid == 0;
+		int kfd = ffd >= 0 ? ffd : ::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
+		if (kfd < 0)
+			return errno;
+		Errno e = kill_suidgid(kfd, req.caller, root_chown);
+		if (kfd != ffd)
+			::close(kfd);
+		if (e)
+			return e;
 	}
 	if (v & (wire::FATTR_ATIME | wire::FATTR_MTIME | wire::FATTR_ATIME_NOW |
 		 wire::FATTR_MTIME_NOW)) {

@@ -202,6 +202,8 @@ private:
 	bool as_root_;
 	bool writeback_ = false;     // granted by the kernel
 	bool passthrough_ = false;   // granted by the kernel and wanted
+	bool killpriv_v2_ = false;   // FUSE_HANDLE_KILLPRIV_V2 granted: set-ID bits are ours
+	bool must_kill_suidgid(const Request &req) const;
 	static constexpr int kNoBacking = -1; // FileHandle::backing_id: refused, cached
 	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
 	void detach_backing(const Request &req, Inode &in, int backing_id);

@@ -28,6 +28,7 @@ inline constexpr std::uint32_t FOPEN_DIRECT_IO = 1u << 0, FOPEN_KEEP_CACHE = 1u 
 				FOPEN_PARALLEL_DIRECT_WRITES = 1u << 6,
 				FOPEN_PASSTHROUGH = 1u << 7;
 inline constexpr std::uint64_t FUSE_WRITEBACK_CACHE = 1ull << 16,
+				FUSE_HANDLE_KILLPRIV_V2 = 1ull << 28,
 				FUSE_PASSTHROUGH = 1ull << 37;
 } // namespace wire
 

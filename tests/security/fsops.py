@@ -11,6 +11,8 @@ must be identical.
   fsops.py perm ROOT                  permission ops as the calling user
   fsops.py own ROOT                   ownership/mode ops as the calling user
   fsops.py acl ROOT                   POSIX ACL ops as the calling user (acl.sh's tree)
+  fsops.py setid ROOT                 set-ID clearing by the calling user (setid.sh's tree)
+  fsops.py writes FILE N              N pwrites to FILE through one open file
 """
 import errno
 import mmap
@@ -321,6 +323,61 @@ def acl_ops(root):
         r.do(f"acl {f}", lambda: facl(f))
 
 
+def setid_ops(root):
+    """Each of the caller's victims ROOT/<user>-<op>-<mode> (owned by another
+    user, modes with set-user-ID and set-group-ID, with and without group
+    execute) gets one operation; the mode before and after is printed."""
+    import pwd
+    r = Runner(root)
+    p = r.p
+    me = pwd.getpwuid(os.getuid()).pw_name
+
+    def mode(rel):
+        return oct(stat.S_IMODE(os.stat(p(rel)).st_mode))
+
+    def with_fd(rel, fn, flags=os.O_WRONLY):
+        fd = os.open(p(rel), flags)
+        try:
+            fn(fd)
+        finally:
+            os.close(fd)
+
+    def cfr(fd):
+        src = os.open(p("data"), os.O_RDONLY)
+        try:
+            os.copy_file_range(src, fd, 4, 0, 0)
+        finally:
+            os.close(src)
+
+    ops = {
+        "write": lambda rel: with_fd(rel, lambda fd: os.pwrite(fd, b"data", 0)),
+        "otrunc": lambda rel: os.close(os.open(p(rel), os.O_WRONLY | os.O_TRUNC)),
+        "ftrunc": lambda rel: with_fd(rel, lambda fd: os.ftruncate(fd, 100)),
+        "trunc": lambda rel: os.truncate(p(rel), 3),
+        "falloc": lambda rel: with_fd(rel, lambda fd: os.posix_fallocate(fd, 0, 8192)),
+        "cfr": lambda rel: with_fd(rel, cfr),
+        "chown": lambda rel: os.chown(p(rel), os.getuid(), -1),
+        # The caller's own file, made set-ID while open (for passthrough):
+        # the write through the already open file clears the bits.
+        "late": lambda rel: with_fd(rel, lambda fd: (os.chmod(p(rel), int(rel.split("-")[-1], 8)),
+                                                     os.pwrite(fd, b"data", 0))),
+    }
+    for rel in sorted(os.listdir(root)):
+        if not rel.startswith(me + "-"):
+            continue
+        op = rel.split("-")[-2]
+        r.do(f"mode before {rel}", lambda: mode(rel))
+        r.do(f"{op} {rel}", lambda: ops[op](rel))
+        r.do(f"mode after {rel}", lambda: mode(rel))
+
+
+def writes(path, n):
+    fd = os.open(path, os.O_WRONLY)
+    for i in range(n):
+        os.pwrite(fd, b"x", i)
+    os.close(fd)
+
+
 if __name__ == "__main__":
     cmd, root = sys.argv[1], sys.argv[2]
     if cmd == "tree":
@@ -331,6 +388,10 @@ if __name__ == "__main__":
         own_ops(root)
     elif cmd == "kill":
         kill_ops(root)
+    elif cmd == "setid":
+        setid_ops(root)
+    elif cmd == "writes":
+        writes(root, int(sys.argv[3]))
     elif cmd == "acl":
         acl_ops(root)
     elif cmd == "mmap-times":
