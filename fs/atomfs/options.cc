@@ -232,8 +232,11 @@ static bool apply_mount_option(const std::string &opt, Options &o, std::string &
 				return false;
 			}
 			o.mount.extra.push_back(opt); // for the kernel
-			if (opt == "noatime")
-				o.cfg.noatime = true; // and for our own reads
+			// and for our own reads: the last of noatime/atime counts
+			if (opt == "noatime" || opt == "atime")
+				o.cfg.noatime = opt == "noatime";
+			else if (opt == "strictatime")
+				o.strictatime = true;
 		}
 	}
 	return true;
@@ -317,6 +320,9 @@ bool parse_options(const std::vector<std::string> &args, Options &o, std::string
 	}
 	o.cfg.source = positional[0];
 	o.mountpoint = positional[1];
+	// As the kernel's mount does: strictatime clears noatime, in any order.
+	if (o.strictatime)
+		o.cfg.noatime = false;
 	// With allow_other the server (root) would otherwise grant every user
 	// whatever root may do in the source: let the kernel check the modes.
 	if (o.mount.allow_other && !o.mount.default_permissions) {

@@ -23,6 +23,7 @@ struct Options {
 	bool help = false;
 	bool version = false;
 	bool allow_other_implied_dp = false; // default_permissions added for allow_other
+	bool strictatime = false;            // -o strictatime (clears noatime)
 };
 
 // Parses argv; on error returns false with a one-line message in `error`.

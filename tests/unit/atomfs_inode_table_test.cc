@@ -290,6 +290,23 @@ TEST_F(NoHandlesTest, CreatedAndTmpfileInodesAnswer)
 	EXPECT_EQ(fs->inodes().open_fds(), 1u);
 }
 
+// The server's own reads follow the mount's atime option as the kernel
+// resolves it: the last of noatime/atime, and strictatime clears noatime.
+TEST(OptionsTest, AtimeOptionsResolveAsTheKernelDoes)
+{
+	const std::pair<const char *, bool> cases[] = {
+		{"noatime", true},		{"noatime,atime", false},
+		{"atime,noatime", true},	{"noatime,strictatime", false},
+		{"strictatime,noatime", false}, {"relatime,noatime", true},
+	};
+	for (const auto &[list, noatime] : cases) {
+		Options o;
+		std::string err;
+		ASSERT_TRUE(parse_options({"src", "mnt", "-o", list}, o, err)) << err;
+		EXPECT_EQ(o.cfg.noatime, noatime) << list;
+	}
+}
+
 TEST(OptionsTest, ParsesLibfuseStyle)
 {
 	Options o;
