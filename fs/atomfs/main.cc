@@ -73,6 +73,8 @@ int main(int argc, char **argv)
 
 	const bool root = ::geteuid() == 0;
 	opts.session.writeback_cache = opts.cfg.cache && opts.cfg.writeback;
+	// flock(2) through the mount locks the backing file (open.cc, flock).
+	opts.session.flock_locks = true;
 	// Kernel passthrough reopens the backing file with the caller's flags,
 	// so its reads would set the source's atime: -o noatime keeps reads in
 	// the server, which opens with O_NOATIME.

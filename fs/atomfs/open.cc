@@ -446,6 +446,10 @@ fuse::Errno AtomFs::release(const Request &req, NodeId, std::uint64_t fh, int)
 	auto h = files_.take(fh);
 	if (!h)
 		return EBADF;
+	// Our close would not drop the lock when the kernel holds this file as
+	// the inode's passthrough backing file for its other opens.
+	if (h->flocked.load(std::memory_order_relaxed))
+		(void)::flock(h->fd, LOCK_UN);
 	if (h->backing_id && h->inode)
 		detach_backing(req, *h->inode, h->backing_id);
 	if (h->writable && h->inode) {
@@ -472,12 +476,14 @@ fuse::Errno AtomFs::fsync(const Request &, NodeId, std::uint64_t fh, bool datasy
 
 // flock(2) on the backing file from the open file's own fd: one lock per
 // open file description, as flock semantics want, and visible to processes
-// using the source directly. A blocking request blocks one worker thread.
+// using the source directly (FUSE_FLOCK_LOCKS).
 fuse::Errno AtomFs::flock(const Request &, NodeId, std::uint64_t fh, std::uint64_t, int op)
 {
 	auto h = files_.get(fh);
 	if (!h)
 		return EBADF;
+	if ((op & ~LOCK_NB) != LOCK_UN)
+		h->flocked.store(true, std::memory_order_relaxed);
 	if (::flock(h->fd, op) != 0)
 		return errno;
 	return 0;

@@ -83,6 +83,7 @@ struct FileHandle {
 	int fd = -1;
 	int backing_id = 0; // >0 passthrough, AtomFs::kNoBacking refused, 0 none
 	bool writable = false;
+	std::atomic<bool> flocked{false}; // flock(2) was taken through it
 	std::shared_ptr<Inode> inode;
 	~FileHandle();
 };

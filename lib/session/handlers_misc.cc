@@ -8,6 +8,7 @@
 #include <sys/file.h>
 
 #include <cerrno>
+#include <functional>
 
 namespace atomfs::fuse::handlers {
 namespace {
@@ -45,20 +46,34 @@ bool read_lock(Context &c, abi::fuse_lk_in &in, Lock &lock)
 	return true;
 }
 
+// SETLK and SETLKW; with FUSE_LK_FLOCK they are flock(2) (FUSE_FLOCK_LOCKS).
+// A wait is first tried without waiting; only a lock held elsewhere makes
+// it wait, on a thread of its own (waits.h), never on a worker.
 void do_setlk(Context &c, bool wait)
 {
 	abi::fuse_lk_in in;
 	Lock lock;
 	if (!read_lock(c, in, lock))
 		return (void)c.bad_request();
+	const NodeId node = c.in.nodeid;
+	const std::uint64_t fh = in.fh, owner = in.owner;
+	Filesystem *fs = &c.fs;
+	std::function<Errno(const Request &, bool)> call;
 	if (in.lk_flags & abi::FUSE_LK_FLOCK) {
-		int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
-		if (!wait)
-			op |= LOCK_NB;
-		return (void)c.reply_error_or_ok(
-			c.fs.flock(c.req, c.in.nodeid, in.fh, in.owner, op));
+		const int op = lock.type == F_RDLCK ? LOCK_SH : lock.type == F_WRLCK ? LOCK_EX : LOCK_UN;
+		call = [=](const Request &r, bool block) {
+			return fs->flock(r, node, fh, owner, block ? op : op | LOCK_NB);
+		};
+	} else {
+		call = [=](const Request &r, bool block) {
+			return fs->setlk(r, node, fh, owner, lock, block);
+		};
 	}
-	c.reply_error_or_ok(c.fs.setlk(c.req, c.in.nodeid, in.fh, in.owner, lock, wait));
+	Errno err = call(c.req, false);
+	if (!wait || (err != EAGAIN && err != EACCES))
+		return (void)c.reply_error_or_ok(err);
+	if (!c.session.wait_elsewhere(c, [call](const Request &r) { return call(r, true); }))
+		c.reply_error(ENOLCK);
 }
 
 } // namespace
@@ -137,11 +152,14 @@ void init(Context &c) { c.session.handle_init(c); }
 
 void destroy(Context &c) { c.session.handle_destroy(c); }
 
-// Requests are served synchronously and none blocks indefinitely (the
-// session asks for neither POSIX_LOCKS nor FLOCK_LOCKS, so the kernel keeps
-// lock waits local): by the time an INTERRUPT is read, its request is
-// answered or about to be. It is counted and needs no reply.
-void interrupt(Context &c) { (void)c; }
+// Only a wait (SETLKW, waits.h) can still be running when its INTERRUPT is
+// read; the others are answered or about to be. No reply either way.
+void interrupt(Context &c)
+{
+	abi::fuse_interrupt_in in;
+	if (c.args.read(in))
+		c.session.interrupt_wait(in.unique);
+}
 
 void ignore(Context &c) { (void)c; }
 

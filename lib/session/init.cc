@@ -85,6 +85,8 @@ void SessionImpl::handle_init(Context &c)
 	// has cached and answers ESTALE once it has dropped them; refuse them
 	// from the start instead (fanotify's FIDs keep working).
 	wanted |= opts_.export_support ? abi::FUSE_EXPORT_SUPPORT : abi::FUSE_NO_EXPORT_SUPPORT;
+	if (opts_.flock_locks)
+		wanted |= abi::FUSE_FLOCK_LOCKS;
 
 	ConnectionInfo info;
 	info.proto_major = in.major;

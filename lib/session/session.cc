@@ -29,8 +29,6 @@ constexpr std::uint64_t kWakeExit = 1, kWakeEnded = 2, kWakeStats = 4;
 // The session whose run() receives SIGUSR1 (the last one started).
 std::atomic<SessionImpl *> g_signal_session{nullptr};
 
-int wake_signal() { return SIGRTMIN + 4; }
-
 // The worker whose thread is serving a request, if this thread is one.
 thread_local Worker *t_serving = nullptr;
 
@@ -96,6 +94,8 @@ bool opcode_has_no_reply(std::uint32_t op)
 }
 
 } // namespace
+
+int wake_signal() { return SIGRTMIN + 4; }
 
 std::unique_ptr<Session> Session::mount(Filesystem &fs, const MountOptions &mount,
 					const SessionOptions &opts, std::string &error)
@@ -212,6 +212,7 @@ int SessionImpl::run()
 	// While the workers still serve: a queued notification may wait for
 	// a request in flight to be answered.
 	notifier_.stop();
+	waits_.stop();
 	stop_workers();
 	if (initialized() && !destroyed_.exchange(true))
 		fs_.destroy();
@@ -278,7 +279,7 @@ void SessionImpl::process(Worker &w, std::size_t n)
 	const std::size_t have = oversized ? std::min(w.in.size(), sizeof(h)) : n;
 	std::memcpy(&h, w.in.data(), std::min(have, sizeof(h)));
 
-	Context c{*this, w, fs_, h, {}, {}, false, 0};
+	Context c{*this, w, fs_, h, {}, {}, false, 0, t0};
 	c.req.opcode = h.opcode;
 	c.req.unique = h.unique;
 	c.req.nodeid = h.nodeid;
@@ -332,9 +333,43 @@ void SessionImpl::process(Worker &w, std::size_t n)
 		if (!c.replied && !no_reply)
 			c.reply_error(EIO); // a handler bug must not hang the caller
 	}
-	w.stats->finished(h.opcode, now_ns() - t0);
+	if (!c.handed_off)
+		w.stats->finished(h.opcode, now_ns() - t0);
 	if (!w.notes.empty())
 		notifier_.queue(w.notes); // after the reply: see notifier.h
+}
+
+bool SessionImpl::wait_elsewhere(Context &c, std::function<Errno(const Request &)> call)
+{
+	auto serve = [this, channel = c.worker.channel, h = c.in, req = c.req, t0 = c.t0,
+		      call = std::move(call)](bool interrupted) {
+		Worker w;
+		w.session = this;
+		w.channel = channel;
+		{
+			std::lock_guard<std::mutex> lock(wait_shards_mu_);
+			if (wait_shards_.empty()) {
+				w.stats = &stats_.new_shard();
+			} else {
+				w.stats = wait_shards_.back();
+				wait_shards_.pop_back();
+			}
+		}
+		t_serving = &w;
+		Context wc{*this, w, fs_, h, {}, req, false, 0, t0};
+		wc.reply_error_or_ok(interrupted ? EINTR : call(wc.req));
+		w.stats->finished(h.opcode, now_ns() - t0);
+		t_serving = nullptr;
+		if (!w.notes.empty())
+			notifier_.queue(w.notes);
+		std::lock_guard<std::mutex> lock(wait_shards_mu_);
+		wait_shards_.push_back(w.stats);
+	};
+	if (!waits_.start(c.in.unique, std::move(serve)))
+		return false;
+	c.replied = true;
+	c.handed_off = true;
+	return true;
 }
 
 bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,

@@ -9,6 +9,7 @@
 #include "session/mount.h"
 #include "session/notifier.h"
 #include "session/stats.h"
+#include "session/waits.h"
 #include "transport/transport.h"
 
 #include <atomfs/fuse/session.h>
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,7 +34,7 @@ class SessionImpl;
 // and reused for every request (request in, reply out, one data copy).
 struct Worker {
 	SessionImpl *session = nullptr;
-	std::unique_ptr<Channel> channel;
+	std::shared_ptr<Channel> channel; // shared with its requests' waits (waits.h)
 	StatsShard *stats = nullptr;
 	std::vector<std::byte> in;  // the request as read
 	std::vector<std::byte> out; // reply body (after fuse_out_header)
@@ -53,6 +55,8 @@ struct Context {
 	Request req;
 	bool replied = false;
 	std::int32_t error = 0; // what was replied, for the counters
+	std::uint64_t t0 = 0;   // when it was read (ns), for the latency
+	bool handed_off = false; // served by a wait's thread (wait_elsewhere)
 
 	// Body space in the worker's reply buffer.
 	std::span<std::byte> out_space() { return worker.out; }
@@ -78,6 +82,9 @@ struct OpcodeEntry {
 	Handler handler = nullptr;
 	bool no_reply = false; // FORGET, BATCH_FORGET, INTERRUPT, NOTIFY_REPLY
 };
+
+// The real-time signal that interrupts a worker's or a wait's system call.
+int wake_signal();
 
 // The dispatch table (dispatch.cc): opcode -> handler.
 const OpcodeEntry *lookup_opcode(std::uint32_t opcode);
@@ -105,6 +112,11 @@ public:
 	void handle_init(Context &c);
 	void handle_destroy(Context &c);
 	bool debug() const { return opts_.debug; }
+	// Serves the rest of the request on a thread of its own (waits.h):
+	// `call` may block without bound and its result is replied there.
+	// false (nothing done) when no wait can be started.
+	bool wait_elsewhere(Context &c, std::function<Errno(const Request &)> call);
+	void interrupt_wait(std::uint64_t unique) { waits_.interrupt(unique); }
 
 private:
 	void worker_loop(Worker &w);
@@ -130,6 +142,9 @@ private:
 	int event_fd_ = -1; // wakes run(): exit, stats dump, a worker ended
 	std::atomic<std::uint64_t> pending_{0};
 	Notifier notifier_{*transport_};
+	std::mutex wait_shards_mu_;
+	std::vector<StatsShard *> wait_shards_; // free ones, for waits' threads
+	Waits waits_{wake_signal()};            // last: its threads use the rest
 };
 
 } // namespace atomfs::fuse

@@ -6,9 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <thread>
 
@@ -391,6 +394,78 @@ TEST(FuseNotify, AfterHangUpIsAnError)
 	k.hang_up();
 	EXPECT_GT(k.session().notify_inval_entry(1, "file"), 0);
 	EXPECT_GT(k.session().notify_inval_inode(kFile, 0, 0), 0);
+}
+
+// --- lock waits (SETLKW) ----------------------------------------------------------
+
+// A flock that must wait: LOCK_NB says EWOULDBLOCK, the blocking call waits
+// until a signal interrupts it (as flock(2) on a lock held elsewhere).
+struct WaitingFlockFs : TestFs {
+	Errno flock(const Request &, NodeId, std::uint64_t, std::uint64_t, int op) override
+	{
+		ops.push_back(op);
+		if (op & LOCK_NB)
+			return EWOULDBLOCK;
+		waiting = true;
+		int r = ::poll(nullptr, 0, 60000);
+		waiting = false;
+		return r < 0 ? errno : ETIMEDOUT;
+	}
+	std::vector<int> ops; // written by one thread at a time
+	std::atomic<bool> waiting{false};
+};
+
+Bytes flock_args(std::uint32_t type)
+{
+	fuse_lk_in in{};
+	in.fh = 5;
+	in.owner = 77;
+	in.lk.type = type;
+	in.lk_flags = FUSE_LK_FLOCK;
+	return bytes_of(in);
+}
+
+TEST(FuseLockWaits, BlockingFlockWaitsOffTheWorkerAndEndsOnInterrupt)
+{
+	WaitingFlockFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	const std::uint64_t u = 9001;
+	k.send_raw(frame(FUSE_SETLKW, u, kFile, flock_args(F_WRLCK)));
+	for (int i = 0; i < 5000 && !fs.waiting; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	ASSERT_TRUE(fs.waiting.load());
+	// The one worker is free while the lock is waited for.
+	EXPECT_EQ(lookup(k, 1, "file").error, 0);
+	fuse_interrupt_in intr{u};
+	k.send_raw(frame(FUSE_INTERRUPT, u | 1, 0, bytes_of(intr)));
+	auto r = k.receive(5000);
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->unique, u);
+	EXPECT_EQ(r->error, -EINTR);
+	EXPECT_EQ(fs.ops, (std::vector<int>{LOCK_EX | LOCK_NB, LOCK_EX}));
+	auto errors = flat_object(k.session().stats_json(), "errors");
+	EXPECT_EQ(errors["SETLKW"], 1u);
+}
+
+// A lock that is free is taken at once, on the worker.
+TEST(FuseLockWaits, FreeLockIsTakenWithoutWaiting)
+{
+	struct FreeFs : TestFs {
+		Errno flock(const Request &, NodeId, std::uint64_t, std::uint64_t, int op) override
+		{
+			ops.push_back(op);
+			return 0;
+		}
+		std::vector<int> ops;
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	k.send_raw(frame(FUSE_SETLKW, 9011, kFile, flock_args(F_RDLCK)));
+	auto r = k.receive(5000);
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->error, 0);
+	EXPECT_EQ(fs.ops, (std::vector<int>{LOCK_SH | LOCK_NB}));
 }
 
 // --- request extensions (FUSE_CREATE_SUPP_GROUP) --------------------------------

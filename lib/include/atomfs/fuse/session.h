@@ -48,6 +48,12 @@ struct SessionOptions {
 	// the kernel has forgotten. Off: FUSE_NO_EXPORT_SUPPORT, and
 	// name_to_handle_at through the mount fails with EOPNOTSUPP.
 	bool export_support = false;
+	// Ask for FUSE_FLOCK_LOCKS: flock(2) on the mount becomes SETLK/SETLKW
+	// with FUSE_LK_FLOCK, served by Filesystem::flock(); off, the kernel
+	// keeps flock locks to itself (never seen by users of the backing
+	// files). A blocking one waits on a thread of its own, never a worker,
+	// and ends with EINTR when the caller is interrupted.
+	bool flock_locks = false;
 	bool debug = false;                  // decoded request/reply log on stderr
 	std::string stats_path;              // if set: JSON counters rewritten on SIGUSR1 and at exit
 };

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+//
+// Requests that may wait without bound (SETLKW: a lock held by someone else,
+// through the mount or directly on the backing files), each served on a
+// thread of its own. Served by a worker, a wait would take the worker for as
+// long as the lock is held: a few of them and no worker is left to serve the
+// unlock itself, and the kernel keeps the waiting caller in D state (a request
+// the server has read is waited for even after SIGKILL) until the reply.
+//
+// FUSE_INTERRUPT for such a request (the caller got a signal) signals its
+// thread until the filesystem's call returns (EINTR from the blocking system
+// call), and that is replied: the kernel restarts the system call or lets the
+// caller die.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace atomfs::fuse {
+
+class Waits {
+public:
+	explicit Waits(int signal) : signal_(signal) {}
+	~Waits() { stop(); }
+	Waits(const Waits &) = delete;
+	Waits &operator=(const Waits &) = delete;
+
+	// Runs serve(interrupted) on a new thread for the request `unique`
+	// (interrupted: its INTERRUPT came first). false when too many waits
+	// are running or the session is ending.
+	bool start(std::uint64_t unique, std::function<void(bool interrupted)> serve);
+	// The kernel's FUSE_INTERRUPT for `unique`.
+	void interrupt(std::uint64_t unique);
+	// Interrupts every wait and joins the threads.
+	void stop();
+
+	static constexpr std::size_t kMaxWaits = 1024;
+
+private:
+	struct Wait {
+		std::uint64_t unique = 0;
+		std::thread thread;
+		bool interrupted = false;
+		bool finished = false;
+	};
+	void reap_locked();
+
+	const int signal_;
+	std::mutex mu_;
+	std::list<std::unique_ptr<Wait>> waits_;
+	// INTERRUPTs read before their request's wait started (another worker
+	// read them first); a few suffice, the window is one hand-over.
+	std::deque<std::uint64_t> early_;
+	bool stopping_ = false;
+};
+
+} // namespace atomfs::fuse
