@@ -45,7 +45,7 @@ int parse_flags(const std::string &spec)
 		{"O_CREAT", O_CREAT},	{"O_EXCL", O_EXCL},	  {"O_TRUNC", O_TRUNC},
 		{"O_APPEND", O_APPEND}, {"O_NOFOLLOW", O_NOFOLLOW}, {"O_DIRECTORY", O_DIRECTORY},
 		{"O_NONBLOCK", O_NONBLOCK}, {"O_PATH", O_PATH},	  {"O_NOCTTY", O_NOCTTY},
-		{"O_DIRECT", O_DIRECT},
+		{"O_DIRECT", O_DIRECT}, {"O_NOATIME", O_NOATIME},
 	};
 	int flags = 0;
 	size_t pos = 0;
