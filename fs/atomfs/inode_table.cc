@@ -311,7 +311,7 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	return ret;
 }
 
-void InodeTable::forget(NodeId id, std::uint64_t n)
+void InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
 {
 	if (id == fuse::kRootNodeId)
 		return;
@@ -320,12 +320,23 @@ void InodeTable::forget(NodeId id, std::uint64_t n)
 	{
 		std::lock_guard lk(s.mu);
 		auto it = s.by_id.find(id);
-		if (it == s.by_id.end())
+		if (it == s.by_id.end()) {
+			if (strict)
+				std::fprintf(stderr, "atomfs: strict: FORGET of unknown node %llu\n",
+					     (unsigned long long)id);
 			return;
+		}
 		Inode *in = it->second.get();
+		if (strict && n > in->nlookup)
+			std::fprintf(stderr, "atomfs: strict: FORGET of %llu lookups, node %llu has %llu\n",
+				     (unsigned long long)n, (unsigned long long)id,
+				     (unsigned long long)in->nlookup);
 		in->nlookup = n >= in->nlookup ? 0 : in->nlookup - n;
 		if (in->nlookup)
 			return;
+		if (strict && in->open_files.load())
+			std::fprintf(stderr, "atomfs: strict: FORGET drops node %llu with %u open file(s)\n",
+				     (unsigned long long)id, in->open_files.load());
 		dead = std::move(it->second);
 		s.by_id.erase(it);
 		auto kit = s.by_key.find(Key{in->dev, in->ino});

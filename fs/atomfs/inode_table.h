@@ -40,6 +40,7 @@ struct Inode {
 
 	// All below protected by the owning shard's mutex.
 	std::uint64_t nlookup = 0;
+	std::atomic<unsigned> open_files{0}; // FileHandles (for --test-strict-forget)
 	int fd = -1;        // cached O_PATH fd, -1 when evicted
 	unsigned pins = 0;  // FdRefs in use: never evict while > 0
 	bool pinned = false; // fd must stay open (no handle, or unlinked while known)
@@ -110,8 +111,9 @@ public:
 	// inode is new (may equal path_fd). Returns null and sets err on failure.
 	std::shared_ptr<Inode> intern(const struct stat &st, int path_fd, int probe_fd,
 				      fuse::Errno &err);
-	// Drops n lookups; the inode leaves the table at zero.
-	void forget(NodeId id, std::uint64_t n);
+	// Drops n lookups; the inode leaves the table at zero. strict (tests):
+	// log a FORGET of more lookups than counted or of a node with open files.
+	void forget(NodeId id, std::uint64_t n, bool strict = false);
 	// The inode for (dev, ino) if the kernel currently knows it.
 	std::shared_ptr<Inode> find(dev_t dev, ino_t ino) const;
 

@@ -135,6 +135,7 @@ static std::uint64_t install_file(HandleTable<FileHandle> &files, int fd, int fl
 	auto h = std::make_shared<FileHandle>();
 	h->fd = fd;
 	h->writable = (flags & O_ACCMODE) != O_RDONLY;
+	in->open_files++;
 	h->inode = std::move(in);
 	h->backing_id = backing_id;
 	return files.add(std::move(h));
@@ -186,7 +187,10 @@ fuse::Errno AtomFs::open(const Request &req, NodeId node, int flags, fuse::OpenF
 		return EISDIR;
 	if (!in->is_reg())
 		return EINVAL; // the kernel opens special files itself
-	return open_file(req, in, fd.get(), flags, nullptr, out);
+	Errno e = open_file(req, in, fd.get(), flags, nullptr, out);
+	if (!e && cfg_.test_created_flag)
+		out.open_flags |= wire::FOPEN_FILE_CREATED;
+	return e;
 }
 
 fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
@@ -230,7 +234,10 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 	}
 	if (fd < 0)
 		return err;
-	return finish_create(req, fd, entry, out, flags);
+	Errno e = finish_create(req, fd, entry, out, flags);
+	if (!e && cfg_.test_created_flag)
+		out.open_flags |= wire::FOPEN_FILE_CREATED;
+	return e;
 }
 
 fuse::Errno AtomFs::open_dir(int path_fd, fuse::OpenFile &out)
@@ -254,6 +261,17 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 {
 	if (!cfg_.atomic_open)
 		return ENOSYS;
+	// --test-bad-attr: once the file is open, reply with a size the kernel
+	// refuses (above LLONG_MAX on the wire), keeping the type so that the
+	// kernel, not the library, has to release the handle.
+	struct BadAttr {
+		fuse::AtomicOpen *out;
+		~BadAttr()
+		{
+			if (out && out->file)
+				out->entry.attr.st_size = -1;
+		}
+	} bad_attr{cfg_.test_bad_attr && name.starts_with("bad-attr") ? &out : nullptr};
 	charge_latency();
 	PARENT_AND_NAME(parent, name);
 	const bool creat = flags & O_CREAT;

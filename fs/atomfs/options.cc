@@ -137,6 +137,25 @@ static bool apply_own_option(std::string name, const std::string &value, bool ha
 		o.cfg.atomic_open = false;
 		return no_value();
 	}
+	// Not in the usage: lets the guest suite check that the kernel ignores
+	// FOPEN_FILE_CREATED outside FUSE_OPEN_ATOMIC replies, as a server that
+	// shares its create handler with open_atomic may send it there.
+	if (name == "test-created-flag") {
+		o.cfg.test_created_flag = true;
+		return no_value();
+	}
+	// Also for the guest suite: log ("strict:") a FORGET that drops a node
+	// with open files or drops more lookups than counted, and reply to an
+	// open_atomic of a name starting with "bad-attr" with a size the kernel
+	// refuses after the file was opened (its release-and-forget path).
+	if (name == "test-strict-forget") {
+		o.cfg.test_strict_forget = true;
+		return no_value();
+	}
+	if (name == "test-bad-attr") {
+		o.cfg.test_bad_attr = true;
+		return no_value();
+	}
 	if (name == "timeout") {
 		if (!need_value("seconds"))
 			return false;

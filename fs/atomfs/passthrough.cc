@@ -24,6 +24,8 @@ FileHandle::~FileHandle()
 {
 	if (fd >= 0)
 		::close(fd);
+	if (inode)
+		inode->open_files--;
 }
 
 DirHandle::~DirHandle()
@@ -171,7 +173,7 @@ fuse::Errno AtomFs::lookup(const Request &, NodeId parent, std::string_view name
 
 void AtomFs::forget(NodeId node, std::uint64_t nlookup)
 {
-	table_.forget(node, nlookup);
+	table_.forget(node, nlookup, cfg_.test_strict_forget);
 }
 
 fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uint64_t> fh,

@@ -32,6 +32,9 @@ struct Config {
 	bool read_only = false;
 	bool noatime = false;        // -o noatime: reads must not touch the source's atime
 	bool kernel_checks = false;  // default_permissions: the kernel checked access
+	bool test_created_flag = false; // tests only: FOPEN_FILE_CREATED in OPEN/CREATE replies
+	bool test_strict_forget = false; // tests only: log FORGETs of open or unknown nodes
+	bool test_bad_attr = false;   // tests only: OPEN_ATOMIC of "bad-attr*" replies with a bad size
 	std::chrono::nanoseconds meta_latency{0};
 	std::size_t fd_budget = 0;   // 0: derive from RLIMIT_NOFILE
 };

@@ -26,7 +26,7 @@ inline constexpr std::uint32_t FATTR_MODE = 1u << 0, FATTR_UID = 1u << 1, FATTR_
 inline constexpr std::uint32_t FOPEN_DIRECT_IO = 1u << 0, FOPEN_KEEP_CACHE = 1u << 1,
 				FOPEN_CACHE_DIR = 1u << 3, FOPEN_NOFLUSH = 1u << 5,
 				FOPEN_PARALLEL_DIRECT_WRITES = 1u << 6,
-				FOPEN_PASSTHROUGH = 1u << 7;
+				FOPEN_PASSTHROUGH = 1u << 7, FOPEN_FILE_CREATED = 1u << 8;
 inline constexpr std::uint64_t FUSE_WRITEBACK_CACHE = 1ull << 16,
 				FUSE_HANDLE_KILLPRIV_V2 = 1ull << 28,
 				FUSE_PASSTHROUGH = 1ull << 37;
