@@ -307,6 +307,8 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 				return errno;
 			if (excl)
 				return EEXIST;
+			if (on_create_found_name)
+				on_create_found_name(name);
 		}
 
 		// The name exists (or we were not asked to create it): look at it

@@ -14,6 +14,7 @@
 #include <atomfs/fuse/filesystem.h>
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -111,6 +112,9 @@ public:
 
 	InodeTable &inodes() { return table_; }
 	const Config &config() const { return cfg_; }
+	// Test seam: an O_CREAT open_atomic found `name` existing and is about
+	// to look at it; a test removes the name here to drive the retry.
+	std::function<void(std::string_view name)> on_create_found_name;
 	// {"inodes": N, "cached_fds": N, ...} fields for the stats file.
 	std::string stats_json_fields() const;
 

@@ -348,6 +348,13 @@ TEST_P(OpsTest, FlockConflictsLikeNative)
 		EXPECT_EQ(::flock(a, LOCK_EX | LOCK_NB), 0) << dir;
 		EXPECT_EQ(::flock(b, LOCK_EX | LOCK_NB), -1) << dir;
 		EXPECT_EQ(errno, EWOULDBLOCK) << dir;
+		if (dir == mnt) { // the lock is the source file's (flock_test.cc)
+			int c = ::open((src + "/f").c_str(), O_RDWR);
+			ASSERT_GE(c, 0);
+			EXPECT_EQ(::flock(c, LOCK_SH | LOCK_NB), -1);
+			EXPECT_EQ(errno, EWOULDBLOCK);
+			::close(c);
+		}
 		EXPECT_EQ(::flock(a, LOCK_UN), 0);
 		EXPECT_EQ(::flock(b, LOCK_SH | LOCK_NB), 0) << dir;
 		::close(a);

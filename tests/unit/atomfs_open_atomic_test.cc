@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -262,14 +264,45 @@ TEST_F(Fixture, DisabledAnswersEnosys)
 	EXPECT_EQ(fs->inodes().size(), 1u);
 }
 
-// Many threads open the same new name with O_CREAT while another removes
-// it: in every round exactly one open reports "created", and the counted
-// lookups match the replies.
-TEST_F(Fixture, CreateRaceExactlyOneCreated)
+// The name is removed between our O_CREAT|O_EXCL (EEXIST) and the look at
+// the existing file (ENOENT): the open creates it again and says so.
+TEST_F(Fixture, RemovedBetweenCreateAndOpenIsCreatedAgain)
+{
+	make();
+	put("gone", "old");
+	int removals = 0;
+	fs->on_create_found_name = [&](std::string_view name) {
+		if (removals++ == 0)
+			ASSERT_EQ(::unlink((src + "/" + std::string(name)).c_str()), 0);
+	};
+	AtomicOpen r;
+	ASSERT_EQ(fs->open_atomic(req(), kRootNodeId, "gone", O_CREAT | O_RDWR, 0600, 0, r), 0);
+	EXPECT_EQ(removals, 1); // the second attempt created it: no EEXIST
+	EXPECT_TRUE(r.created);
+	struct stat st;
+	ASSERT_EQ(::stat((src + "/gone").c_str(), &st), 0);
+	EXPECT_EQ(r.entry.attr.st_ino, st.st_ino);
+	EXPECT_EQ(st.st_size, 0);
+	EXPECT_EQ(st.st_mode & 07777, 0600u);
+	close_file(r);
+	fs->forget(r.entry.nodeid, 1);
+}
+
+// Many threads open the same new name with O_CREAT, and the first one that
+// finds it existing removes it before looking at it: in every round exactly
+// two opens report "created" (the first file and its replacement), every
+// other open got one of the two, and the counted lookups match the replies.
+TEST_F(Fixture, CreateRaceWithRemovalCreatesExactlyTwice)
 {
 	make();
 	constexpr int kThreads = 8, kRounds = 50;
+	std::atomic<bool> removed{false};
+	fs->on_create_found_name = [&](std::string_view name) {
+		if (!removed.exchange(true))
+			::unlink((src + "/" + std::string(name)).c_str());
+	};
 	for (int round = 0; round < kRounds; round++) {
+		removed = false;
 		std::atomic<int> created{0}, ok{0};
 		std::atomic<bool> go{false};
 		std::vector<std::thread> threads;
@@ -289,14 +322,22 @@ TEST_F(Fixture, CreateRaceExactlyOneCreated)
 		for (auto &th : threads)
 			th.join();
 		ASSERT_EQ(ok.load(), kThreads);
-		ASSERT_EQ(created.load(), 1) << "round " << round;
-		fuse::NodeId id = replies[0].entry.nodeid;
+		ASSERT_TRUE(removed.load()) << "round " << round;
+		ASSERT_EQ(created.load(), 2) << "round " << round;
+		std::map<fuse::NodeId, std::uint64_t> got;
+		std::set<fuse::NodeId> made;
 		for (auto &r : replies) {
-			EXPECT_EQ(r.entry.nodeid, id);
+			got[r.entry.nodeid]++;
+			if (r.created)
+				made.insert(r.entry.nodeid);
 			close_file(r);
 		}
-		EXPECT_EQ(nlookup(id), (std::uint64_t)kThreads);
-		fs->forget(id, kThreads);
+		EXPECT_EQ(made.size(), 2u) << "round " << round;
+		for (auto &[id, n] : got) {
+			EXPECT_TRUE(made.count(id)) << "round " << round;
+			EXPECT_EQ(nlookup(id), n);
+			fs->forget(id, n);
+		}
 		ASSERT_EQ(::unlink((src + "/race").c_str()), 0);
 	}
 	EXPECT_EQ(fs->inodes().size(), 1u);
