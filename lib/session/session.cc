@@ -122,10 +122,12 @@ SessionImpl::SessionImpl(Filesystem &fs, std::unique_ptr<Transport> t, const Ses
 	opts_.max_pages = std::clamp(opts_.max_pages, 1u, 1024u);
 	opts_.max_write = std::clamp<std::uint32_t>(opts_.max_write, 4096, opts_.max_pages * 4096u);
 	// Requests: a WRITE of max_write, or a SETXATTR of the largest value
-	// (64 KiB), plus headers and a name. Replies: a READ of max_pages.
+	// (64 KiB), plus headers and a name. Reply bodies (the header has an
+	// iovec of its own): a READ or READDIR of max_pages pages, or the
+	// largest xattr value or list (64 KiB).
 	in_size_ = std::max<std::size_t>(abi::kMinReadBuffer,
 					 std::max<std::size_t>(opts_.max_write, 65536) + 8192);
-	out_size_ = std::max<std::size_t>(opts_.max_pages * 4096u, 65536) + 4096;
+	out_size_ = std::max<std::size_t>(opts_.max_pages * 4096u, 65536);
 	event_fd_ = ::eventfd(0, EFD_CLOEXEC);
 }
 

@@ -7,8 +7,7 @@
 // a lock shared between workers).
 //
 // Implementations: /dev/fuse (dev_fuse.h) and the fake kernel on a
-// socketpair (fake_kernel.h). An io_uring transport fits the same shape:
-// a channel per ring, receive() completing a posted read.
+// socketpair (fake_kernel.h).
 #pragma once
 
 #include <sys/types.h>
