@@ -41,14 +41,14 @@ static std::int64_t mtime_ns(const struct stat &st)
 
 std::uint32_t AtomFs::open_reply_flags(Inode &in, int flags, const struct stat &st)
 {
-	std::uint32_t f = wire::FOPEN_PARALLEL_DIRECT_WRITES;
+	std::uint32_t f = fuse::kFopenParallelDirectWrites;
 	if (!writeback_ || (flags & O_ACCMODE) == O_RDONLY)
-		f |= wire::FOPEN_NOFLUSH;
+		f |= fuse::kFopenNoflush;
 	std::int64_t m = mtime_ns(st), sz = st.st_size;
 	std::int64_t old_m = in.stamp_mtime_ns.exchange(m, std::memory_order_relaxed);
 	std::int64_t old_sz = in.stamp_size.exchange(sz, std::memory_order_relaxed);
 	if (cfg_.cache && old_m == m && old_sz == sz && !(flags & O_TRUNC))
-		f |= wire::FOPEN_KEEP_CACHE;
+		f |= fuse::kFopenKeepCache;
 	return f;
 }
 
@@ -108,8 +108,8 @@ int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile
 	}
 	in.backing_users++;
 	out.backing_id = in.backing_id;
-	out.open_flags = (out.open_flags & (wire::FOPEN_NOFLUSH | wire::FOPEN_PARALLEL_DIRECT_WRITES)) |
-			 wire::FOPEN_PASSTHROUGH;
+	out.open_flags = (out.open_flags & (fuse::kFopenNoflush | fuse::kFopenParallelDirectWrites)) |
+			 fuse::kFopenPassthrough;
 	return in.backing_id;
 }
 
@@ -189,7 +189,7 @@ fuse::Errno AtomFs::open(const Request &req, NodeId node, int flags, fuse::OpenF
 		return EINVAL; // the kernel opens special files itself
 	Errno e = open_file(req, in, fd.get(), flags, nullptr, out);
 	if (!e && cfg_.test_created_flag)
-		out.open_flags |= wire::FOPEN_FILE_CREATED;
+		out.open_flags |= fuse::kFopenFileCreated;
 	return e;
 }
 
@@ -203,7 +203,7 @@ fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
 	}
 	out = {};
 	out.open_flags = open_reply_flags(*in, flags, entry.attr);
-	out.open_flags &= ~wire::FOPEN_KEEP_CACHE; // new file: nothing cached
+	out.open_flags &= ~fuse::kFopenKeepCache; // new file: nothing cached
 	int backing = attach_backing(req, *in, fd, out);
 	out.fh = install_file(files_, fd, flags, std::move(in), backing);
 	return 0;
@@ -236,7 +236,7 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 		return err;
 	Errno e = finish_create(req, fd, entry, out, flags);
 	if (!e && cfg_.test_created_flag)
-		out.open_flags |= wire::FOPEN_FILE_CREATED;
+		out.open_flags |= fuse::kFopenFileCreated;
 	return e;
 }
 

@@ -81,14 +81,14 @@ void AtomFs::init(const fuse::ConnectionInfo &info, std::uint64_t &want)
 {
 	// want holds what we asked for (SessionOptions) and the kernel offers.
 	if (!(cfg_.cache && cfg_.writeback))
-		want &= ~wire::FUSE_WRITEBACK_CACHE;
-	writeback_ = want & wire::FUSE_WRITEBACK_CACHE;
+		want &= ~fuse::kCapWritebackCache;
+	writeback_ = want & fuse::kCapWritebackCache;
 	// The kernel refuses passthrough together with writeback caching, and
 	// registering backing files needs CAP_SYS_ADMIN.
 	if (!(cfg_.passthrough && as_root_) || writeback_)
-		want &= ~wire::FUSE_PASSTHROUGH;
-	passthrough_ = want & wire::FUSE_PASSTHROUGH;
-	killpriv_v2_ = want & wire::FUSE_HANDLE_KILLPRIV_V2;
+		want &= ~fuse::kCapPassthrough;
+	passthrough_ = want & fuse::kCapPassthrough;
+	killpriv_v2_ = want & fuse::kCapHandleKillprivV2;
 }
 
 void AtomFs::destroy() {}
@@ -213,19 +213,19 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	ProcPath proc(fd.get());
 	std::uint32_t v = in.valid;
 
-	if (v & wire::FATTR_MODE) {
+	if (v & fuse::kSetattrMode) {
 		int r = ffd >= 0 ? ::fchmod(ffd, in.attr.st_mode & 07777)
 				 : ::fchmodat(AT_FDCWD, proc.c_str(), in.attr.st_mode & 07777, 0);
 		if (r != 0)
 			return errno;
 	}
-	if (v & (wire::FATTR_UID | wire::FATTR_GID)) {
-		uid_t uid = (v & wire::FATTR_UID) ? in.attr.st_uid : (uid_t)-1;
-		gid_t gid = (v & wire::FATTR_GID) ? in.attr.st_gid : (gid_t)-1;
+	if (v & (fuse::kSetattrUid | fuse::kSetattrGid)) {
+		uid_t uid = (v & fuse::kSetattrUid) ? in.attr.st_uid : (uid_t)-1;
+		gid_t gid = (v & fuse::kSetattrGid) ? in.attr.st_gid : (gid_t)-1;
 		if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
 			return errno;
 	}
-	if (v & wire::FATTR_SIZE) {
+	if (v & fuse::kSetattrSize) {
 		if (!inode->is_reg())
 			return inode->is_dir() ? EISDIR : EINVAL;
 		int r = (h && h->writable) ? ::ftruncate(ffd, in.attr.st_size)
@@ -238,7 +238,7 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	// bits a truncate would clear; root's chown clears set-user-ID and a
 	// group-executable set-group-ID itself, and so does this.
 	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg()) {
-		const bool root_chown = !(v & wire::FATTR_SIZE) && req.caller.uid == 0;
+		const bool root_chown = !(v & fuse::kSetattrSize) && req.caller.uid == 0;
 		int kfd = ffd >= 0 ? ffd : ::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
 		if (kfd < 0)
 			return errno;
@@ -248,17 +248,17 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 		if (e)
 			return e;
 	}
-	if (v & (wire::FATTR_ATIME | wire::FATTR_MTIME | wire::FATTR_ATIME_NOW |
-		 wire::FATTR_MTIME_NOW)) {
+	if (v & (fuse::kSetattrAtime | fuse::kSetattrMtime | fuse::kSetattrAtimeNow |
+		 fuse::kSetattrMtimeNow)) {
 		struct timespec ts[2];
 		ts[0].tv_nsec = ts[1].tv_nsec = UTIME_OMIT;
-		if (v & wire::FATTR_ATIME_NOW)
+		if (v & fuse::kSetattrAtimeNow)
 			ts[0].tv_nsec = UTIME_NOW;
-		else if (v & wire::FATTR_ATIME)
+		else if (v & fuse::kSetattrAtime)
 			ts[0] = in.attr.st_atim;
-		if (v & wire::FATTR_MTIME_NOW)
+		if (v & fuse::kSetattrMtimeNow)
 			ts[1].tv_nsec = UTIME_NOW;
-		else if (v & wire::FATTR_MTIME)
+		else if (v & fuse::kSetattrMtime)
 			ts[1] = in.attr.st_mtim;
 		int r;
 		if (ffd >= 0)

@@ -17,6 +17,20 @@ static_assert(kOpenKillSuidgid == abi::FUSE_OPEN_KILL_SUIDGID);
 static_assert(kSetxattrAclKillSgid == abi::FUSE_SETXATTR_ACL_KILL_SGID);
 static_assert(kWriteKillSuidgid == abi::FUSE_WRITE_KILL_SUIDGID);
 static_assert(kSetattrKillSuidgid == abi::FATTR_KILL_SUIDGID);
+static_assert(kFopenDirectIo == abi::FOPEN_DIRECT_IO && kFopenKeepCache == abi::FOPEN_KEEP_CACHE &&
+	      kFopenCacheDir == abi::FOPEN_CACHE_DIR && kFopenNoflush == abi::FOPEN_NOFLUSH &&
+	      kFopenParallelDirectWrites == abi::FOPEN_PARALLEL_DIRECT_WRITES &&
+	      kFopenPassthrough == abi::FOPEN_PASSTHROUGH &&
+	      kFopenFileCreated == abi::FOPEN_FILE_CREATED);
+static_assert(kSetattrMode == abi::FATTR_MODE && kSetattrUid == abi::FATTR_UID &&
+	      kSetattrGid == abi::FATTR_GID && kSetattrSize == abi::FATTR_SIZE &&
+	      kSetattrAtime == abi::FATTR_ATIME && kSetattrMtime == abi::FATTR_MTIME &&
+	      kSetattrFh == abi::FATTR_FH && kSetattrAtimeNow == abi::FATTR_ATIME_NOW &&
+	      kSetattrMtimeNow == abi::FATTR_MTIME_NOW);
+static_assert(kCapWritebackCache == abi::FUSE_WRITEBACK_CACHE &&
+	      kCapPosixAcl == abi::FUSE_POSIX_ACL &&
+	      kCapHandleKillprivV2 == abi::FUSE_HANDLE_KILLPRIV_V2 &&
+	      kCapPassthrough == abi::FUSE_PASSTHROUGH);
 
 namespace {
 

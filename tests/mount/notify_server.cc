@@ -13,7 +13,6 @@
 // across opens, so only a notification makes the kernel ask again.
 #include <atomfs/fuse/session.h>
 
-#include "protocol/abi.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -66,7 +65,7 @@ public:
 	Errno open(const Request &, NodeId node, int, OpenFile &out) override
 	{
 		out = OpenFile{};
-		out.open_flags = atomfs::fuse::abi::FOPEN_KEEP_CACHE;
+		out.open_flags = kFopenKeepCache;
 		return node == kB || node == kA || node == kTrigger ? 0 : ENOENT;
 	}
 

@@ -82,6 +82,20 @@ inline constexpr std::uint32_t kWriteKillSuidgid = 1u << 2;
 // SetAttr::valid of a truncate or chown that must clear them.
 inline constexpr std::uint32_t kSetattrKillSuidgid = 1u << 11;
 
+// OpenFile::open_flags (FOPEN_* of the FUSE ABI).
+inline constexpr std::uint32_t kFopenDirectIo = 1u << 0, kFopenKeepCache = 1u << 1,
+			       kFopenCacheDir = 1u << 3, kFopenNoflush = 1u << 5,
+			       kFopenParallelDirectWrites = 1u << 6, kFopenPassthrough = 1u << 7,
+			       kFopenFileCreated = 1u << 8;
+// SetAttr::valid (FATTR_*).
+inline constexpr std::uint32_t kSetattrMode = 1u << 0, kSetattrUid = 1u << 1,
+			       kSetattrGid = 1u << 2, kSetattrSize = 1u << 3,
+			       kSetattrAtime = 1u << 4, kSetattrMtime = 1u << 5, kSetattrFh = 1u << 6,
+			       kSetattrAtimeNow = 1u << 7, kSetattrMtimeNow = 1u << 8;
+// ConnectionInfo::kernel_flags and flags, and init()'s want (FUSE_* of INIT).
+inline constexpr std::uint64_t kCapWritebackCache = 1ull << 16, kCapPosixAcl = 1ull << 20,
+			       kCapHandleKillprivV2 = 1ull << 28, kCapPassthrough = 1ull << 37;
+
 // Reply of LOOKUP, MKNOD, MKDIR, SYMLINK, LINK and the entry part of
 // CREATE / OPEN_ATOMIC / READDIRPLUS. nodeid == 0 is a negative entry
 // (LOOKUP and OPEN_ATOMIC): the kernel caches the name's absence for
@@ -102,7 +116,7 @@ struct Attr {
 // Reply of OPEN / OPENDIR / the open part of CREATE and OPEN_ATOMIC.
 struct OpenFile {
 	std::uint64_t fh = 0;
-	std::uint32_t open_flags = 0; // FOPEN_* from protocol/abi.h
+	std::uint32_t open_flags = 0; // kFopen* bits
 	std::int32_t backing_id = 0;  // kernel passthrough, 0 = none
 };
 
@@ -120,7 +134,7 @@ struct AtomicOpen {
 
 // Which fields of SETATTR are valid (FATTR_* on the wire).
 struct SetAttr {
-	std::uint32_t valid = 0; // FATTR_* bits
+	std::uint32_t valid = 0; // kSetattr* bits
 	struct stat attr {};     // st_mode, st_uid, st_gid, st_size, st_atim, st_mtim
 	std::optional<std::uint64_t> fh;
 };
