@@ -13,7 +13,6 @@
 // across opens, so only a notification makes the kernel ask again.
 #include <atomfs/fuse/session.h>
 
-
 #include <signal.h>
 #include <unistd.h>
 
