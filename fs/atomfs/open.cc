@@ -213,7 +213,11 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 			   mode_t mode, mode_t umask, Entry &entry, fuse::OpenFile &out)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	// The kernel sends CREATE for a name it believes absent; never follow
 	// a symlink someone put there meanwhile. With the kernel's access check
 	// behind us only a new file is created with its override (O_EXCL); a
@@ -273,7 +277,11 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		}
 	} bad_attr{cfg_.test_bad_attr && name.starts_with("bad-attr") ? &out : nullptr};
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	const bool creat = flags & O_CREAT;
 	const bool excl = creat && (flags & O_EXCL);
 	const int acc = flags & O_ACCMODE;

@@ -296,7 +296,11 @@ fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view na
 			  dev_t rdev, mode_t umask, Entry &out)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	{
 		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		if (::mknodat(pfd.get(), n.c_str(), mode_for_create(mode, umask), rdev) != 0)
@@ -309,7 +313,11 @@ fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view na
 			  mode_t umask, Entry &out)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	{
 		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
 		if (::mkdirat(pfd.get(), n.c_str(), mode_for_create(mode, umask) & 07777) != 0)
@@ -322,7 +330,11 @@ fuse::Errno AtomFs::symlink(const Request &req, NodeId parent, std::string_view 
 			    std::string_view target, Entry &out)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	// The target is data, resolved by the client's VFS, never by us.
 	if (target.empty() || target.size() >= PATH_MAX ||
 	    target.find('\0') != std::string_view::npos)
@@ -357,7 +369,11 @@ void AtomFs::pin_victim(int parent_fd, const char *name, bool is_dir)
 fuse::Errno AtomFs::unlink(const Request &, NodeId parent, std::string_view name)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	pin_victim(pfd.get(), n.c_str(), false);
 	if (::unlinkat(pfd.get(), n.c_str(), 0) != 0)
 		return errno;
@@ -367,7 +383,11 @@ fuse::Errno AtomFs::unlink(const Request &, NodeId parent, std::string_view name
 fuse::Errno AtomFs::rmdir(const Request &, NodeId parent, std::string_view name)
 {
 	charge_latency();
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	pin_victim(pfd.get(), n.c_str(), true);
 	if (::unlinkat(pfd.get(), n.c_str(), AT_REMOVEDIR) != 0)
 		return errno;
@@ -380,7 +400,11 @@ fuse::Errno AtomFs::rename(const Request &, NodeId parent, std::string_view name
 	charge_latency();
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return EINVAL;
-	PARENT_AND_NAME(parent, name);
+	Name n(name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(parent, n, p, pfd))
+		return e;
 	Name nn(new_name);
 	if (nn.err)
 		return nn.err;
@@ -399,7 +423,11 @@ fuse::Errno AtomFs::link(const Request &req, NodeId node, NodeId new_parent,
 			 std::string_view new_name, Entry &out)
 {
 	charge_latency();
-	PARENT_AND_NAME(new_parent, new_name);
+	Name n(new_name);
+	std::shared_ptr<Inode> p;
+	FdRef pfd;
+	if (Errno e = parent_dir(new_parent, n, p, pfd))
+		return e;
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))

@@ -10,12 +10,13 @@
 #pragma once
 
 #include "inode_table.h"
+#include "util.h"
 
 #include <atomfs/fuse/filesystem.h>
 
 #include <atomic>
-#include <functional>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -191,6 +192,12 @@ private:
 	Errno node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd);
 	// node_fd() of a name-taking call's parent, which must be a directory.
 	Errno dir_fd(NodeId id, std::shared_ptr<Inode> &dir, FdRef &fd);
+	// The start of every name-taking call: the name's own error, or the
+	// parent directory's inode and pinned fd.
+	Errno parent_dir(NodeId parent, const Name &name, std::shared_ptr<Inode> &dir, FdRef &fd)
+	{
+		return name.err ? name.err : dir_fd(parent, dir, fd);
+	}
 	Errno lookup_at(int parent_fd, const char *name, Entry &out);
 	Errno entry_from_fd(int fd, bool fd_is_path, Entry &out, std::shared_ptr<Inode> *inode);
 	void fill_entry(const Inode &in, const struct stat &st, Entry &out) const;
@@ -216,16 +223,5 @@ private:
 	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
 	void detach_backing(const Request &req, Inode &in, int backing_id);
 };
-
-// Validated name + parent directory inode and fd, the start of every
-// name-taking call (declares n, p and pfd; returns the errno on failure).
-#define PARENT_AND_NAME(parent, name)                                                      \
-	Name n(name);                                                                      \
-	if (n.err)                                                                         \
-		return n.err;                                                              \
-	std::shared_ptr<Inode> p;                                                          \
-	FdRef pfd;                                                                         \
-	if (Errno e = dir_fd(parent, p, pfd))                                              \
-		return e
 
 } // namespace atomfs::fs

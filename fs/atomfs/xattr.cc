@@ -33,13 +33,6 @@ struct XattrName {
 };
 } // namespace
 
-#define XATTR_NODE()                                                                       \
-	std::shared_ptr<Inode> in;                                                         \
-	FdRef fd;                                                                          \
-	if (Errno e = node_fd(node, in, fd))                                               \
-		return e;                                                                  \
-	ProcPath proc(fd.get())
-
 // Setting an access ACL updates the mode from it; natively the backing
 // filesystem also drops set-group-ID there when the caller is neither in
 // the file's group nor capable. We set it as root, who keeps the bit, so
@@ -63,7 +56,11 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;
-	XATTR_NODE();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	ProcPath proc(fd.get());
 	if (in->is_symlink())
 		return EPERM;
 	if (::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags) != 0)
@@ -81,7 +78,11 @@ fuse::Errno AtomFs::getxattr(const Request &, NodeId node, std::string_view name
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;
-	XATTR_NODE();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	ProcPath proc(fd.get());
 	if (in->is_symlink())
 		return ENODATA;
 	ssize_t n = ::getxattr(proc.c_str(), xn.buf, buf.data(), buf.size());
@@ -95,7 +96,11 @@ fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
 			      std::size_t &len)
 {
 	charge_latency();
-	XATTR_NODE();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	ProcPath proc(fd.get());
 	if (in->is_symlink()) {
 		len = 0;
 		return 0;
@@ -113,7 +118,11 @@ fuse::Errno AtomFs::removexattr(const Request &, NodeId node, std::string_view n
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;
-	XATTR_NODE();
+	std::shared_ptr<Inode> in;
+	FdRef fd;
+	if (Errno e = node_fd(node, in, fd))
+		return e;
+	ProcPath proc(fd.get());
 	if (in->is_symlink())
 		return EPERM;
 	if (::removexattr(proc.c_str(), xn.buf) != 0)
