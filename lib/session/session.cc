@@ -5,7 +5,6 @@
 // last stats).
 #include "session/session_impl.h"
 
-#include "protocol/opcode_names.h"
 #include "transport/dev_fuse.h"
 
 #include <fcntl.h>
@@ -89,7 +88,7 @@ bool parse_extensions(const std::byte *p, std::size_t len, Caller &caller)
 
 bool opcode_has_no_reply(std::uint32_t op)
 {
-	const OpcodeEntry *e = lookup_opcode(op);
+	const OpcodeInfo *e = opcode_info(op);
 	return e && e->no_reply;
 }
 
@@ -297,15 +296,15 @@ void SessionImpl::process(Worker &w, std::size_t n)
 		return;
 	}
 	w.stats->dispatched(h.opcode);
-	const OpcodeEntry *op = lookup_opcode(h.opcode);
+	const OpcodeInfo *op = opcode_info(h.opcode);
 	const bool no_reply = op && op->no_reply;
 	const std::size_t ext = static_cast<std::size_t>(h.total_extlen) * 8;
 	if (debug())
 		std::fprintf(stderr, "fuse: <- %llu %s (%u) node %llu len %u\n",
 			     (unsigned long long)h.unique,
-			     protocol::opcode_name(h.opcode).empty()
+			     opcode_name(h.opcode).empty()
 				     ? "?"
-				     : protocol::opcode_name(h.opcode).data(),
+				     : opcode_name(h.opcode).data(),
 			     h.opcode, (unsigned long long)h.nodeid, h.len);
 
 	if (h.unique == 0) {

@@ -8,6 +8,7 @@
 #include "protocol/arg_reader.h"
 #include "session/mount.h"
 #include "session/notifier.h"
+#include "session/opcodes.h"
 #include "session/stats.h"
 #include "session/waits.h"
 #include "transport/transport.h"
@@ -76,18 +77,8 @@ struct Context {
 	bool bad_request();
 };
 
-using Handler = void (*)(Context &);
-
-struct OpcodeEntry {
-	Handler handler = nullptr;
-	bool no_reply = false; // FORGET, BATCH_FORGET, INTERRUPT, NOTIFY_REPLY
-};
-
 // The real-time signal that interrupts a worker's or a wait's system call.
 int wake_signal();
-
-// The dispatch table (dispatch.cc): opcode -> handler.
-const OpcodeEntry *lookup_opcode(std::uint32_t opcode);
 
 class SessionImpl final : public Session {
 public:

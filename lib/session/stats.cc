@@ -8,7 +8,7 @@ namespace atomfs::fuse {
 
 void StatsShard::finished(std::uint32_t opcode, std::uint64_t ns)
 {
-	OpcodeStats &s = ops_[protocol::opcode_slot(opcode)];
+	OpcodeStats &s = ops_[opcode_slot(opcode)];
 	bump(s.total_ns, ns);
 	if (ns > s.max_ns.load(std::memory_order_relaxed))
 		s.max_ns.store(ns, std::memory_order_relaxed);
@@ -78,11 +78,11 @@ std::string Stats::json(const std::string &fs_fields) const
 {
 	std::string requests, errors, latency;
 	char buf[256];
-	for (std::uint32_t slot = 0; slot < protocol::kOpcodeSlots; slot++) {
+	for (std::uint32_t slot = 0; slot < kOpcodeSlots; slot++) {
 		Summary s = summary(slot);
 		if (!s.count)
 			continue;
-		std::string_view name = slot ? protocol::opcode_name(slot) : "UNKNOWN";
+		std::string_view name = slot ? opcode_name(slot) : "UNKNOWN";
 		std::snprintf(buf, sizeof(buf), "%s\"%.*s\":%llu", requests.empty() ? "" : ",",
 			      (int)name.size(), name.data(), (unsigned long long)s.count);
 		requests += buf;

@@ -10,7 +10,7 @@
 // (errors too: they are counted before the error reply is written).
 #pragma once
 
-#include "protocol/opcode_names.h"
+#include "session/opcodes.h"
 
 #include <array>
 #include <atomic>
@@ -40,15 +40,15 @@ public:
 		a.store(a.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 	}
 
-	void dispatched(std::uint32_t opcode) { bump(ops_[protocol::opcode_slot(opcode)].count); }
+	void dispatched(std::uint32_t opcode) { bump(ops_[opcode_slot(opcode)].count); }
 	// Counted before the error reply is written, like dispatched().
-	void errored(std::uint32_t opcode) { bump(ops_[protocol::opcode_slot(opcode)].errors); }
+	void errored(std::uint32_t opcode) { bump(ops_[opcode_slot(opcode)].errors); }
 	void finished(std::uint32_t opcode, std::uint64_t ns);
 	void malformed() { bump(malformed_); }
 
 private:
 	friend class Stats;
-	std::array<OpcodeStats, protocol::kOpcodeSlots> ops_;
+	std::array<OpcodeStats, kOpcodeSlots> ops_;
 	std::atomic<std::uint64_t> malformed_{0};
 };
 

@@ -3,9 +3,11 @@
 // Every opcode the library serves, given arguments that are one byte short,
 // empty, or whose names have no NUL: each is answered EINVAL (never a crash,
 // never a read past the request), counted as malformed, and the session
-// keeps serving. The table below lists each opcode's fixed argument struct
-// and how many names follow it, so a new opcode is one more row.
+// keeps serving. The rows come from the library's opcode list (each
+// opcode's fixed argument struct and how many names follow it).
 #include "fuse_test_fs.h"
+
+#include "session/opcodes.h"
 
 #include <gtest/gtest.h>
 
@@ -19,54 +21,9 @@ namespace
 
 using namespace abi;
 
-struct Layout {
-	const char *name;
-	std::uint32_t opcode;
-	std::size_t fixed; // size of the fixed argument struct
-	int names;	   // NUL-terminated names after it
-};
-
-// Kernels from 7.33 on send the 16-byte fuse_setxattr_in (SETXATTR_EXT,
-// which FakeKernel::init() offers).
-constexpr Layout kLayouts[] = {
-	{"LOOKUP", FUSE_LOOKUP, 0, 1},
-	{"GETATTR", FUSE_GETATTR, sizeof(fuse_getattr_in), 0},
-	{"SETATTR", FUSE_SETATTR, sizeof(fuse_setattr_in), 0},
-	{"SYMLINK", FUSE_SYMLINK, 0, 2},
-	{"MKNOD", FUSE_MKNOD, sizeof(fuse_mknod_in), 1},
-	{"MKDIR", FUSE_MKDIR, sizeof(fuse_mkdir_in), 1},
-	{"UNLINK", FUSE_UNLINK, 0, 1},
-	{"RMDIR", FUSE_RMDIR, 0, 1},
-	{"RENAME", FUSE_RENAME, sizeof(fuse_rename_in), 2},
-	{"LINK", FUSE_LINK, sizeof(fuse_link_in), 1},
-	{"OPEN", FUSE_OPEN, sizeof(fuse_open_in), 0},
-	{"READ", FUSE_READ, sizeof(fuse_read_in), 0},
-	{"WRITE", FUSE_WRITE, sizeof(fuse_write_in), 0},
-	{"RELEASE", FUSE_RELEASE, sizeof(fuse_release_in), 0},
-	{"FSYNC", FUSE_FSYNC, sizeof(fuse_fsync_in), 0},
-	{"SETXATTR", FUSE_SETXATTR, sizeof(fuse_setxattr_in), 1},
-	{"GETXATTR", FUSE_GETXATTR, sizeof(fuse_getxattr_in), 1},
-	{"LISTXATTR", FUSE_LISTXATTR, sizeof(fuse_getxattr_in), 0},
-	{"REMOVEXATTR", FUSE_REMOVEXATTR, 0, 1},
-	{"FLUSH", FUSE_FLUSH, sizeof(fuse_flush_in), 0},
-	{"OPENDIR", FUSE_OPENDIR, sizeof(fuse_open_in), 0},
-	{"READDIR", FUSE_READDIR, sizeof(fuse_read_in), 0},
-	{"RELEASEDIR", FUSE_RELEASEDIR, sizeof(fuse_release_in), 0},
-	{"FSYNCDIR", FUSE_FSYNCDIR, sizeof(fuse_fsync_in), 0},
-	{"GETLK", FUSE_GETLK, sizeof(fuse_lk_in), 0},
-	{"SETLK", FUSE_SETLK, sizeof(fuse_lk_in), 0},
-	{"SETLKW", FUSE_SETLKW, sizeof(fuse_lk_in), 0},
-	{"ACCESS", FUSE_ACCESS, sizeof(fuse_access_in), 0},
-	{"CREATE", FUSE_CREATE, sizeof(fuse_create_in), 1},
-	{"FALLOCATE", FUSE_FALLOCATE, sizeof(fuse_fallocate_in), 0},
-	{"READDIRPLUS", FUSE_READDIRPLUS, sizeof(fuse_read_in), 0},
-	{"RENAME2", FUSE_RENAME2, sizeof(fuse_rename2_in), 2},
-	{"LSEEK", FUSE_LSEEK, sizeof(fuse_lseek_in), 0},
-	{"COPY_FILE_RANGE", FUSE_COPY_FILE_RANGE, sizeof(fuse_copy_file_range_in), 0},
-	{"TMPFILE", FUSE_TMPFILE, sizeof(fuse_create_in), 0},
-	{"OPEN_ATOMIC", FUSE_OPEN_ATOMIC, sizeof(fuse_create_in), 1},
-	{"INIT", FUSE_INIT, FUSE_COMPAT_INIT_IN_SIZE, 0},
-};
+// The rows: every answered opcode of the library's one list (opcodes.h)
+// whose arguments can be malformed.
+using Layout = OpcodeInfo;
 
 class EveryOpcode : public ::testing::TestWithParam<Layout>
 {
@@ -110,8 +67,8 @@ class WithName : public EveryOpcode {};
 template <class Pred> std::vector<Layout> rows(Pred keep)
 {
 	std::vector<Layout> out;
-	for (const Layout &l : kLayouts)
-		if (keep(l))
+	for (const Layout &l : all_opcodes())
+		if (l.handler && !l.no_reply && (l.fixed || l.names) && keep(l))
 			out.push_back(l);
 	return out;
 }
@@ -149,7 +106,10 @@ TEST_P(WithName, EmptyName)
 	expect_einval(args, "empty first name");
 }
 
-std::string row_name(const ::testing::TestParamInfo<Layout> &i) { return i.param.name; }
+std::string row_name(const ::testing::TestParamInfo<Layout> &i)
+{
+	return std::string(i.param.name);
+}
 
 INSTANTIATE_TEST_SUITE_P(Fuse, WithFixedPart,
 			 ::testing::ValuesIn(rows([](const Layout &l) { return l.fixed > 0; })),
