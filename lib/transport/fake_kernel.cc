@@ -9,6 +9,10 @@
 #include <stdexcept>
 
 namespace atomfs::fuse {
+
+static_assert(FakeKernel::kProtocolMajor == abi::kKernelVersion &&
+	      FakeKernel::kProtocolMinor == abi::kKernelMinorVersion);
+
 namespace {
 
 class SocketChannel final : public Channel {

@@ -1,97 +1,20 @@
 // SPDX-License-Identifier: MIT
 //
-// An in-process stand-in for the kernel, for protocol tests without a mount.
-//
-// The session side is a Transport over one end of a SOCK_SEQPACKET
-// socketpair: every message is one request or one reply, as on /dev/fuse.
-// FakeKernel holds the other end, frames requests like fs/fuse/dev.c does,
-// and reads replies back, so tests can assert on exact reply bytes.
+// The fake kernel (<atomfs/fuse/testing/fake_kernel.h>) with what the
+// library's own tests and the fuzzer use besides: the wire ABI and the
+// socket transport the session is attached to.
 #pragma once
 
 #include "protocol/abi.h"
 #include "transport/transport.h"
 
-#include <atomfs/fuse/session.h>
+#include <atomfs/fuse/testing/fake_kernel.h>
 
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <initializer_list>
 #include <memory>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <thread>
-#include <vector>
 
 namespace atomfs::fuse {
 
 // Takes ownership of `fd` (one end of a SOCK_SEQPACKET socketpair).
 std::unique_ptr<Transport> make_socket_transport(int fd);
-
-class FakeKernel {
-public:
-	struct Reply {
-		std::int32_t error = 0; // 0 or -errno, as on the wire
-		std::uint64_t unique = 0;
-		std::vector<std::byte> body; // after fuse_out_header
-
-		template <class T> T as(std::size_t offset = 0) const
-		{
-			T v{};
-			if (offset + sizeof(T) <= body.size())
-				std::memcpy(&v, body.data() + offset, sizeof(T));
-			return v;
-		}
-	};
-
-	// Starts serving `fs` on a thread; INIT is not sent yet.
-	explicit FakeKernel(Filesystem &fs, const SessionOptions &opts = {});
-	// Hangs up (the session sees the end of its connection) and joins.
-	~FakeKernel();
-	FakeKernel(const FakeKernel &) = delete;
-	FakeKernel &operator=(const FakeKernel &) = delete;
-
-	// INIT as a 6.12 kernel sends it, offering `flags`.
-	Reply init(std::uint32_t major = abi::kKernelVersion,
-		   std::uint32_t minor = abi::kKernelMinorVersion, std::uint64_t flags = ~0ull,
-		   std::uint32_t max_readahead = 128 * 1024);
-
-	// One request; waits for its reply (up to timeout_ms; error = -ETIMEDOUT
-	// when none came). FORGET and BATCH_FORGET return at once.
-	Reply call(std::uint32_t opcode, std::uint64_t nodeid,
-		   std::initializer_list<std::span<const std::byte>> args = {},
-		   std::uint32_t uid = 0, std::uint32_t gid = 0, int timeout_ms = 5000);
-	// Exact bytes, framed by the caller (malformed requests).
-	void send_raw(std::span<const std::byte> message);
-	// The next message (reply or notification), if one comes in time.
-	std::optional<Reply> receive(int timeout_ms);
-	// Closes the kernel's end: the session sees its connection end.
-	void hang_up();
-
-	Session &session() { return *session_; }
-	int run_result() const { return run_result_; }
-	std::uint64_t next_unique() { return unique_ += 2; }
-
-	template <class T> static std::span<const std::byte> arg(const T &v)
-	{
-		return std::as_bytes(std::span<const T>(&v, 1));
-	}
-	// A NUL-terminated name; keep the returned string alive for the call.
-	static std::string name(std::string_view s) { return std::string(s) + '\0'; }
-	static std::span<const std::byte> arg(const std::string &s)
-	{
-		return std::as_bytes(std::span<const char>(s.data(), s.size()));
-	}
-
-private:
-	int fd_ = -1;
-	std::unique_ptr<Session> session_;
-	std::thread thread_;
-	int run_result_ = -1;
-	std::uint64_t unique_ = 0;
-	std::vector<std::byte> rx_ = std::vector<std::byte>(4u << 20); // reused per receive()
-};
 
 } // namespace atomfs::fuse
