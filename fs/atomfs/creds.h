@@ -18,16 +18,15 @@
 //
 // Supplementary groups: FUSE tells the server only uid/gid/pid, plus, for
 // creating requests, the parent directory's group when the caller holds it
-// as a supplementary group (FUSE_CREATE_SUPP_GROUP). That group becomes the
-// thread's only supplementary group for the call (setgroups is per thread
-// as a raw syscall too), which is what creating in a group-writable or
-// set-group-ID directory needs. With allow_other we turn on
-// default_permissions, so the kernel has already checked permissions with
-// the caller's full group list (and the POSIX ACLs, FUSE_POSIX_ACL) before
-// the request reaches us. The backing filesystem, checking again with only
-// the groups we know, would refuse what a named-group ACL entry allows, so
-// with kernel checks the thread keeps CAP_DAC_OVERRIDE (which the fsuid
-// switch drops) for the creating call; the caller is the owner either way.
+// as a supplementary group (FUSE_CREATE_SUPP_GROUP). That group (or none)
+// becomes the thread's only supplementary group for the call (setgroups is
+// per thread as a raw syscall too). The backing filesystem then checks the
+// caller's access again, from the source's current modes and ACLs, not
+// from what the kernel has cached. When it refuses with EACCES the caller
+// may still be allowed through another of its groups (a named-group ACL
+// entry, a directory of a group that is not the parent's): as_caller()
+// then retries once with the caller's full group list read from
+// /proc/PID/status. No capability is kept: the backing filesystem decides.
 #pragma once
 
 #include <atomfs/fuse/filesystem.h>
@@ -39,37 +38,47 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace atomfs::fs {
 
 class ScopedCreds {
 public:
 	// enabled: false when the server is not root (it cannot switch).
-	// kernel_checked: the kernel has checked the caller's access to the
-	// parent (default_permissions): keep CAP_DAC_OVERRIDE. Only for calls
-	// that create a new name, never for opening or linking what exists.
-	ScopedCreds(const fuse::Caller &c, bool enabled, bool kernel_checked = false)
+	// groups/ngroups: the caller's supplementary groups when known;
+	// otherwise only the group FUSE named (supp_gid), or none.
+	ScopedCreds(const fuse::Caller &c, bool enabled, const gid_t *groups = nullptr,
+		    int ngroups = -1)
 	    : on_(enabled)
 	{
 		if (!on_)
 			return;
-		if (c.supp_gid != static_cast<gid_t>(-1)) {
-			long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
+		long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
+		if (n < 0 && errno == EINVAL) {
+			n = ::syscall(SYS_getgroups, 0, nullptr);
 			if (n >= 0) {
-				nsaved_ = static_cast<int>(n);
-				gid_t g = c.supp_gid;
-				groups_set_ = ::syscall(SYS_setgroups, 1, &g) == 0;
+				big_.resize(static_cast<size_t>(n));
+				n = ::syscall(SYS_getgroups, n, big_.data());
 			}
+		}
+		if (n >= 0) {
+			nsaved_ = static_cast<int>(n);
+			gid_t g = c.supp_gid;
+			if (ngroups >= 0)
+				groups_set_ = ::syscall(SYS_setgroups, ngroups, groups) == 0;
+			else
+				groups_set_ = ::syscall(SYS_setgroups, g == static_cast<gid_t>(-1) ? 0 : 1,
+							&g) == 0;
 		}
 		// gid first: after dropping fsuid we would still be allowed to, but
 		// keep the order the kernel's own helpers use.
 		::syscall(SYS_setfsgid, c.gid);
 		::syscall(SYS_setfsuid, c.uid);
-		if (kernel_checked && c.uid != 0)
-			raise_effective(CAP_DAC_OVERRIDE);
 	}
 	~ScopedCreds()
 	{
@@ -78,22 +87,10 @@ public:
 		::syscall(SYS_setfsuid, 0);
 		::syscall(SYS_setfsgid, 0);
 		if (groups_set_)
-			::syscall(SYS_setgroups, nsaved_, saved_);
+			::syscall(SYS_setgroups, nsaved_, big_.empty() ? saved_ : big_.data());
 	}
 	ScopedCreds(const ScopedCreds &) = delete;
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
-
-	// Adds cap to this thread's effective set (capset is per thread);
-	// setfsuid(0) restores the fs capabilities anyway.
-	static void raise_effective(int cap)
-	{
-		__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-		__user_cap_data_struct d[2]{};
-		if (::syscall(SYS_capget, &h, d) != 0)
-			return;
-		d[cap / 32].effective |= 1u << (cap % 32);
-		(void)::syscall(SYS_capset, &h, d);
-	}
 
 private:
 	static constexpr int kMaxSaved = 32;
@@ -101,6 +98,7 @@ private:
 	bool groups_set_ = false;
 	int nsaved_ = 0;
 	gid_t saved_[kMaxSaved];
+	std::vector<gid_t> big_; // the server's groups when more than kMaxSaved
 };
 
 // Sets this thread's umask for a creating call; returns false when the
@@ -125,12 +123,13 @@ inline mode_t mode_for_create(mode_t mode, mode_t umask_bits)
 	return set_thread_umask(umask_bits) ? mode : mode & ~(umask_bits & 07777);
 }
 
-// Whether the caller is in group gid through a supplementary group: the
-// request names only its fsgid, so read the thread's credentials from
-// /proc/PID/status, and trust them only if its fsuid and fsgid are the
-// request's (a reused pid then cannot speak for it). false when unsure.
-inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
+// The caller's supplementary groups, from /proc/PID/status: the request
+// names only its fsgid, so read the thread's credentials, and trust them
+// only if its fsuid and fsgid are the request's (a reused pid then cannot
+// speak for it). false when unsure.
+inline bool caller_groups(const fuse::Caller &c, std::vector<gid_t> &out)
 {
+	out.clear();
 	if (c.pid <= 0)
 		return false;
 	char path[40];
@@ -138,10 +137,12 @@ inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
 	std::FILE *f = std::fopen(path, "re");
 	if (!f)
 		return false;
-	char line[4096];
-	bool ids = true, member = false;
+	// Groups: holds up to NGROUPS_MAX numbers: read lines of any length.
+	char *line = nullptr;
+	size_t cap = 0;
+	bool ids = true, groups = false;
 	unsigned long v[4];
-	while (std::fgets(line, sizeof(line), f)) {
+	while (::getline(&line, &cap, f) > 0) {
 		if (std::sscanf(line, "Uid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
 			ids = ids && v[3] == c.uid;
 		else if (std::sscanf(line, "Gid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
@@ -151,13 +152,45 @@ inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
 				unsigned long g = std::strtoul(p, &end, 10);
 				if (end == p)
 					break;
-				member = member || g == gid;
+				out.push_back(static_cast<gid_t>(g));
 			}
+			groups = true;
 			break; // after Uid and Gid in the file
 		}
 	}
+	std::free(line);
 	std::fclose(f);
-	return ids && member;
+	if (!ids || !groups)
+		out.clear();
+	return ids && groups;
+}
+
+// Whether the caller is in group gid through a supplementary group.
+inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
+{
+	std::vector<gid_t> g;
+	return caller_groups(c, g) && std::find(g.begin(), g.end(), gid) != g.end();
+}
+
+// Runs op (a syscall: -1 and errno on failure) as the caller; on EACCES
+// once more with the caller's full group list (see the top of this file).
+// The common case stays one syscall; errno is op's.
+template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op)
+{
+	int r, err;
+	{
+		ScopedCreds creds(c, enabled);
+		r = op();
+		err = errno;
+	}
+	std::vector<gid_t> g;
+	if (r < 0 && err == EACCES && enabled && caller_groups(c, g)) {
+		ScopedCreds creds(c, enabled, g.data(), static_cast<int>(g.size()));
+		r = op();
+		err = errno;
+	}
+	errno = err;
+	return r;
 }
 
 // FUSE_HANDLE_KILLPRIV_V2 leaves clearing set-user-ID/set-group-ID to us,

@@ -219,22 +219,22 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 	if (Errno e = parent_dir(parent, n, p, pfd))
 		return e;
 	// The kernel sends CREATE for a name it believes absent; never follow
-	// a symlink someone put there meanwhile. With the kernel's access check
-	// behind us only a new file is created with its override (O_EXCL); a
-	// name that appeared meanwhile is opened with the caller's own rights.
+	// a symlink someone put there meanwhile. A name that appeared
+	// meanwhile is opened (O_EXCL first, so that we know it was not ours)
+	// and, with O_TRUNC, loses its set-ID bits as open() would.
 	const int f = backing_flags(flags, writeback_) | O_CREAT | O_NOFOLLOW;
-	const bool override = cfg_.kernel_checks;
-	int fd, err;
-	{
-		ScopedCreds c(req.caller, as_root_, override);
-		fd = ::openat(pfd.get(), n.c_str(), f | (override ? O_EXCL : (flags & O_EXCL)),
-			      mode_for_create(mode, umask) & 07777);
+	const mode_t m = mode_for_create(mode, umask) & 07777;
+	int fd = as_caller(req.caller, as_root_,
+			   [&] { return ::openat(pfd.get(), n.c_str(), f | O_EXCL, m); });
+	int err = errno;
+	if (fd < 0 && err == EEXIST && !(flags & O_EXCL)) {
+		fd = as_caller(req.caller, as_root_,
+			       [&] { return ::openat(pfd.get(), n.c_str(), f, m); });
 		err = errno;
-	}
-	if (fd < 0 && err == EEXIST && override && !(flags & O_EXCL)) {
-		ScopedCreds c(req.caller, as_root_);
-		fd = ::openat(pfd.get(), n.c_str(), f, mode_for_create(mode, umask) & 07777);
-		err = errno;
+		if (fd >= 0 && (flags & O_TRUNC) && as_root_ &&
+		    (killpriv_v2_ ? (req.fuse_flags & fuse::kOpenKillSuidgid) != 0
+				  : req.caller.uid != 0))
+			(void)kill_suidgid(fd, req.caller);
 	}
 	if (fd < 0)
 		return err;
@@ -292,14 +292,11 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		if (creat) {
 			int fd;
 			{
-				// O_EXCL: only a new name gets the kernel-checked
-				// override (see create).
-				ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
-				const mode_t m = mode_for_create(mode, umask);
-				fd = ::openat(pfd.get(), n.c_str(),
-					      backing_flags(flags, writeback_) | O_CREAT | O_EXCL |
-						      O_NOFOLLOW,
-					      m & 07777);
+				const mode_t m = mode_for_create(mode, umask) & 07777;
+				const int f = backing_flags(flags, writeback_) | O_CREAT | O_EXCL |
+					      O_NOFOLLOW;
+				fd = as_caller(req.caller, as_root_,
+					       [&] { return ::openat(pfd.get(), n.c_str(), f, m); });
 			}
 			if (fd >= 0) {
 				out.file.emplace();
@@ -393,8 +390,9 @@ fuse::Errno AtomFs::tmpfile(const Request &req, NodeId parent, int flags, mode_t
 		f |= O_RDWR;
 	int fd;
 	{
-		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
-		fd = ::openat(pfd.get(), ".", f | O_TMPFILE, mode_for_create(mode, umask) & 07777);
+		const mode_t m = mode_for_create(mode, umask) & 07777;
+		fd = as_caller(req.caller, as_root_,
+			       [&] { return ::openat(pfd.get(), ".", f | O_TMPFILE, m); });
 		if (fd < 0)
 			return errno;
 	}

@@ -302,8 +302,9 @@ fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view na
 	if (Errno e = parent_dir(parent, n, p, pfd))
 		return e;
 	{
-		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
-		if (::mknodat(pfd.get(), n.c_str(), mode_for_create(mode, umask), rdev) != 0)
+		const mode_t m = mode_for_create(mode, umask);
+		if (as_caller(req.caller, as_root_,
+			      [&] { return ::mknodat(pfd.get(), n.c_str(), m, rdev); }) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);
@@ -319,8 +320,9 @@ fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view na
 	if (Errno e = parent_dir(parent, n, p, pfd))
 		return e;
 	{
-		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
-		if (::mkdirat(pfd.get(), n.c_str(), mode_for_create(mode, umask) & 07777) != 0)
+		const mode_t m = mode_for_create(mode, umask) & 07777;
+		if (as_caller(req.caller, as_root_,
+			      [&] { return ::mkdirat(pfd.get(), n.c_str(), m); }) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);
@@ -343,8 +345,8 @@ fuse::Errno AtomFs::symlink(const Request &req, NodeId parent, std::string_view 
 	std::memcpy(t, target.data(), target.size());
 	t[target.size()] = 0;
 	{
-		ScopedCreds c(req.caller, as_root_, cfg_.kernel_checks);
-		if (::symlinkat(t, pfd.get(), n.c_str()) != 0)
+		if (as_caller(req.caller, as_root_,
+			      [&] { return ::symlinkat(t, pfd.get(), n.c_str()); }) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);
@@ -437,9 +439,11 @@ fuse::Errno AtomFs::link(const Request &req, NodeId node, NodeId new_parent,
 		// as it would natively. /proc/self/fd/N with AT_SYMLINK_FOLLOW
 		// names the inode itself (even a symlink) without needing
 		// CAP_DAC_READ_SEARCH, which the fsuid switch drops.
-		ScopedCreds c(req.caller, as_root_);
 		ProcPath proc(fd.get());
-		if (::linkat(AT_FDCWD, proc.c_str(), pfd.get(), n.c_str(), AT_SYMLINK_FOLLOW) != 0)
+		if (as_caller(req.caller, as_root_, [&] {
+			    return ::linkat(AT_FDCWD, proc.c_str(), pfd.get(), n.c_str(),
+					    AT_SYMLINK_FOLLOW);
+		    }) != 0)
 			return errno;
 	}
 	return lookup_at(pfd.get(), n.c_str(), out);

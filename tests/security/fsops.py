@@ -12,6 +12,7 @@ must be identical.
   fsops.py own ROOT                   ownership/mode ops as the calling user
   fsops.py acl ROOT                   POSIX ACL ops as the calling user (acl.sh's tree)
   fsops.py setid ROOT                 set-ID clearing by the calling user (setid.sh's tree)
+  fsops.py mk ROOT                    creating calls by the calling user (creates.sh's tree)
   fsops.py writes FILE N              N pwrites to FILE through one open file
 """
 import errno
@@ -332,6 +333,40 @@ def acl_ops(root):
         r.do(f"acl {f}", lambda: facl(f))
 
 
+def mk_ops(root):
+    """Every creating call into each directory of creates.sh's tree; what
+    was made is removed again (as root the test would not be able to)."""
+    import pwd
+    r = Runner(root)
+    p = r.p
+    me = pwd.getpwuid(os.getuid()).pw_name
+
+    def tmpfile(d):
+        os.close(os.open(p(d), os.O_TMPFILE | os.O_WRONLY, 0o600))
+
+    def cleanup(d, name):
+        try:
+            os.rmdir(p(f"{d}/{name}")) if name.startswith("dir") else os.unlink(p(f"{d}/{name}"))
+        except OSError:
+            pass
+
+    for d in ("revoked-mode", "revoked-acl", "named-group"):
+        made = {
+            "create": ("file", lambda d: os.close(os.open(p(f"{d}/file-{me}"),
+                                                           os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))),
+            "mkdir": ("dir", lambda d: os.mkdir(p(f"{d}/dir-{me}"))),
+            "mknod": ("fifo", lambda d: os.mkfifo(p(f"{d}/fifo-{me}"))),
+            "symlink": ("sl", lambda d: os.symlink("target", p(f"{d}/sl-{me}"))),
+            "link": ("ln", lambda d: os.link(p(f"own/{me}"), p(f"{d}/ln-{me}"))),
+        }
+        for op, (kind, fn) in made.items():
+            r.do(f"{op} {d}", lambda: fn(d))
+            r.do(f"lstat {d}/{kind}", lambda: oct(os.lstat(p(f"{d}/{kind}-{me}")).st_mode))
+            cleanup(d, f"{kind}-{me}")
+        r.do(f"tmpfile {d}", lambda: tmpfile(d))
+        r.do(f"listdir {d}", lambda: sorted(os.listdir(p(d))))
+
+
 def setid_ops(root):
     """Each of the caller's victims ROOT/<user>-<op>-<mode> (owned by another
     user, modes with set-user-ID and set-group-ID, with and without group
@@ -397,6 +432,8 @@ if __name__ == "__main__":
         own_ops(root)
     elif cmd == "kill":
         kill_ops(root)
+    elif cmd == "mk":
+        mk_ops(sys.argv[2])
     elif cmd == "setid":
         setid_ops(root)
     elif cmd == "writes":
