@@ -31,6 +31,7 @@
 
 #include <atomfs/fuse/filesystem.h>
 
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <sys/fsuid.h>
@@ -123,11 +124,13 @@ inline mode_t mode_for_create(mode_t mode, mode_t umask_bits)
 	return set_thread_umask(umask_bits) ? mode : mode & ~(umask_bits & 07777);
 }
 
-// The caller's supplementary groups, from /proc/PID/status: the request
-// names only its fsgid, so read the thread's credentials, and trust them
-// only if its fsuid and fsgid are the request's (a reused pid then cannot
-// speak for it). false when unsure.
-inline bool caller_groups(const fuse::Caller &c, std::vector<gid_t> &out)
+// The caller's supplementary groups (and, with capeff, its effective
+// capabilities), from /proc/PID/status: the request names only its fsuid
+// and fsgid, so read the thread's credentials, and trust them only if its
+// fsuid and fsgid are the request's (a reused pid then cannot speak for
+// it). false when unsure.
+inline bool caller_groups(const fuse::Caller &c, std::vector<gid_t> &out,
+			  unsigned long long *capeff = nullptr)
 {
 	out.clear();
 	if (c.pid <= 0)
@@ -140,13 +143,15 @@ inline bool caller_groups(const fuse::Caller &c, std::vector<gid_t> &out)
 	// Groups: holds up to NGROUPS_MAX numbers: read lines of any length.
 	char *line = nullptr;
 	size_t cap = 0;
-	bool ids = true, groups = false;
+	bool ids = true, groups = false, caps = !capeff;
 	unsigned long v[4];
-	while (::getline(&line, &cap, f) > 0) {
+	while (!(groups && caps) && ::getline(&line, &cap, f) > 0) {
 		if (std::sscanf(line, "Uid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
 			ids = ids && v[3] == c.uid;
 		else if (std::sscanf(line, "Gid: %lu %lu %lu %lu", &v[0], &v[1], &v[2], &v[3]) == 4)
 			ids = ids && v[3] == c.gid;
+		else if (capeff && std::sscanf(line, "CapEff: %llx", capeff) == 1)
+			caps = true; // after Groups in the file
 		else if (std::strncmp(line, "Groups:", 7) == 0) {
 			for (char *p = line + 7, *end; ; p = end) {
 				unsigned long g = std::strtoul(p, &end, 10);
@@ -154,15 +159,14 @@ inline bool caller_groups(const fuse::Caller &c, std::vector<gid_t> &out)
 					break;
 				out.push_back(static_cast<gid_t>(g));
 			}
-			groups = true;
-			break; // after Uid and Gid in the file
+			groups = true; // after Uid and Gid in the file
 		}
 	}
 	std::free(line);
 	std::fclose(f);
-	if (!ids || !groups)
+	if (!ids || !groups || !caps)
 		out.clear();
-	return ids && groups;
+	return ids && groups && caps;
 }
 
 // Whether the caller is in group gid through a supplementary group.
@@ -193,36 +197,61 @@ template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op)
 	return r;
 }
 
+// Whether the caller may keep set-ID bits, where the kernel does not say
+// it (chown, fallocate, copy_file_range carry no CAP_FSETID verdict; write,
+// truncate and O_TRUNC do, through their KILL flags): no, yes, or ask
+// /proc/PID/status (CapEff) when there are bits to lose. A uid-0 caller
+// without CAP_FSETID (a container, capsh --drop) is not capable; when the
+// status cannot be trusted the bits go (the side a native kernel errs on).
+enum class Fsetid { no, yes, ask };
+
+inline bool caller_has_fsetid(const fuse::Caller &c)
+{
+	std::vector<gid_t> g;
+	unsigned long long capeff = 0;
+	return caller_groups(c, g, &capeff) && (capeff >> CAP_FSETID & 1);
+}
+
 // FUSE_HANDLE_KILLPRIV_V2 leaves clearing set-user-ID/set-group-ID to us,
-// and we write as root, whose CAP_FSETID keeps them. The mode a write,
-// truncate or chown by a caller without CAP_FSETID leaves natively
-// (setattr_should_drop_suidgid): set-user-ID goes, set-group-ID goes when
-// the file is group-executable or the caller is outside the file's group.
-// capable: the caller keeps a non-executable set-group-ID (root's chown).
-inline mode_t mode_without_suidgid(const struct stat &st, const fuse::Caller &c, bool capable)
+// and we act as root, whose CAP_FSETID keeps them. The mode a write,
+// truncate or chown by the caller leaves natively, from st, the file
+// before the change (setattr_should_drop_suidgid): set-user-ID goes,
+// set-group-ID goes when the file is group-executable, or when the caller
+// is outside the file's (old) group and may not keep it.
+inline mode_t mode_without_suidgid(const struct stat &st, const fuse::Caller &c, Fsetid capable)
 {
 	mode_t m = st.st_mode & 07777;
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st.st_mode) || !(m & (S_ISUID | S_ISGID)))
 		return m;
 	m &= ~S_ISUID;
-	if ((st.st_mode & S_IXGRP) ||
-	    (!capable && c.gid != st.st_gid && !caller_in_group(c, st.st_gid)))
+	if ((m & S_ISGID) &&
+	    ((st.st_mode & S_IXGRP) ||
+	     (c.gid != st.st_gid && !caller_in_group(c, st.st_gid) &&
+	      !(capable == Fsetid::yes || (capable == Fsetid::ask && caller_has_fsetid(c))))))
 		m &= ~S_ISGID;
 	return m;
 }
 
-// Applies mode_without_suidgid to the file open as fd.
-inline int kill_suidgid(int fd, const fuse::Caller &c, bool capable = false)
+// Applies mode m to fd, which may be an O_PATH fd (fchmod refuses those).
+inline int chmod_fd(int fd, mode_t m)
+{
+	if (::fchmod(fd, m) == 0)
+		return 0;
+	if (errno != EBADF)
+		return errno;
+	char proc[40];
+	std::snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	return ::fchmodat(AT_FDCWD, proc, m, 0) == 0 ? 0 : errno;
+}
+
+// Applies mode_without_suidgid to the file behind fd (open, or O_PATH).
+inline int kill_suidgid(int fd, const fuse::Caller &c, Fsetid capable = Fsetid::no)
 {
 	struct stat st;
 	if (::fstat(fd, &st) != 0)
 		return errno;
-	if (!(st.st_mode & (S_ISUID | S_ISGID)))
-		return 0;
 	mode_t m = mode_without_suidgid(st, c, capable);
-	if (m != (st.st_mode & 07777) && ::fchmod(fd, m) != 0)
-		return errno;
-	return 0;
+	return m != (st.st_mode & 07777) ? chmod_fd(fd, m) : 0;
 }
 
 // The credentials a passthrough backing file is registered with

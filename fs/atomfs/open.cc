@@ -516,11 +516,12 @@ fuse::Errno AtomFs::flock(const Request &, NodeId, std::uint64_t fh, std::uint64
 }
 
 // FALLOCATE and COPY_FILE_RANGE carry no kill flag, and with
-// HANDLE_KILLPRIV_V2 the kernel leaves the clearing to us: only the uid
-// tells whether the caller may keep set-ID bits (CAP_FSETID).
+// HANDLE_KILLPRIV_V2 the kernel leaves the clearing to us: a caller other
+// than uid 0 has no CAP_FSETID (file capabilities aside); for uid 0 its
+// CapEff tells (a container's root, capsh --drop=cap_fsetid).
 bool AtomFs::must_kill_suidgid(const Request &req) const
 {
-	return killpriv_v2_ && as_root_ && req.caller.uid != 0;
+	return killpriv_v2_ && as_root_ && (req.caller.uid != 0 || !caller_has_fsetid(req.caller));
 }
 
 fuse::Errno AtomFs::fallocate(const Request &req, NodeId, std::uint64_t fh, int mode,

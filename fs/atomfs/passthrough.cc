@@ -219,6 +219,21 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 		if (r != 0)
 			return errno;
 	}
+	// A truncate by a caller without CAP_FSETID, or any chown of a
+	// non-directory (HANDLE_KILLPRIV_V2): we act as root, who keeps the
+	// bits. Decided from the file as it is before the change (its old
+	// group, as setattr_should_drop_suidgid) and applied before it, so
+	// that no one sees the file truncated or given away with its bits and
+	// no error is reported after the file changed. A truncate's verdict on
+	// CAP_FSETID is the kernel's (it sends the flag only without it); a
+	// chown's flag comes always, so for uid 0 its CapEff decides.
+	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg()) {
+		const Fsetid capable = (v & fuse::kSetattrSize) || req.caller.uid != 0
+					       ? Fsetid::no
+					       : Fsetid::ask;
+		if (Errno e = kill_suidgid(ffd >= 0 ? ffd : fd.get(), req.caller, capable))
+			return e;
+	}
 	if (v & (fuse::kSetattrUid | fuse::kSetattrGid)) {
 		uid_t uid = (v & fuse::kSetattrUid) ? in.attr.st_uid : (uid_t)-1;
 		gid_t gid = (v & fuse::kSetattrGid) ? in.attr.st_gid : (gid_t)-1;
@@ -232,21 +247,6 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 					   : ::truncate(proc.c_str(), in.attr.st_size);
 		if (r != 0)
 			return errno;
-	}
-	// A truncate by a caller without CAP_FSETID, or any chown of a
-	// non-directory (HANDLE_KILLPRIV_V2): we did it as root, who keeps the
-	// bits a truncate would clear; root's chown clears set-user-ID and a
-	// group-executable set-group-ID itself, and so does this.
-	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg()) {
-		const bool root_chown = !(v & fuse::kSetattrSize) && req.caller.uid == 0;
-		int kfd = ffd >= 0 ? ffd : ::open(proc.c_str(), O_RDONLY | O_CLOEXEC | O_NOATIME);
-		if (kfd < 0)
-			return errno;
-		Errno e = kill_suidgid(kfd, req.caller, root_chown);
-		if (kfd != ffd)
-			::close(kfd);
-		if (e)
-			return e;
 	}
 	if (v & (fuse::kSetattrAtime | fuse::kSetattrMtime | fuse::kSetattrAtimeNow |
 		 fuse::kSetattrMtimeNow)) {

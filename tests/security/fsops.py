@@ -371,10 +371,11 @@ def setid_ops(root):
     """Each of the caller's victims ROOT/<user>-<op>-<mode> (owned by another
     user, modes with set-user-ID and set-group-ID, with and without group
     execute) gets one operation; the mode before and after is printed."""
+    import grp
     import pwd
     r = Runner(root)
     p = r.p
-    me = pwd.getpwuid(os.getuid()).pw_name
+    me = os.environ.get("SETID_ME") or pwd.getpwuid(os.getuid()).pw_name
 
     def mode(rel):
         return oct(stat.S_IMODE(os.stat(p(rel)).st_mode))
@@ -401,6 +402,8 @@ def setid_ops(root):
         "falloc": lambda rel: with_fd(rel, lambda fd: os.posix_fallocate(fd, 0, 8192)),
         "cfr": lambda rel: with_fd(rel, cfr),
         "chown": lambda rel: os.chown(p(rel), os.getuid(), -1),
+        "chgrp": lambda rel: os.chown(p(rel), -1, grp.getgrnam("atfs-g").gr_gid),
+        "chgrpin": lambda rel: os.chown(p(rel), -1, grp.getgrnam("users").gr_gid),
         # The caller's own file, made set-ID while open (for passthrough):
         # the write through the already open file clears the bits.
         "late": lambda rel: with_fd(rel, lambda fd: (os.chmod(p(rel), int(rel.split("-")[-1], 8)),

@@ -8,9 +8,12 @@
 #    (set-group-ID without group execute: kept natively for a writer in
 #    the group, atfs-u1 through a supplementary group, cleared for
 #    atfs-u3), by atfs-u1, atfs-u3, the owner atfs-u2, and root (who keeps
-#    them, CAP_FSETID); chown by root; a write by the owner through a file
-#    opened before the owner made it set-ID (with passthrough: a backing
-#    file registered without set-ID bits);
+#    them, CAP_FSETID) and uid 0 without CAP_FSETID (who does not); chown
+#    by root; a write by the owner through a file opened before the owner
+#    made it set-ID (with passthrough: a backing file registered without
+#    set-ID bits); chgrp by the owner from a group
+#    it is not in (set-group-ID goes) and from one it is in (kept unless
+#    group-executable);
 #  - requests, from the kernel's fuse_request_send tracepoint: 200 writes
 #    through one open file by an ordinary user cause exactly one GETXATTR
 #    (security.capability, for the first: the kernel asks again only after
@@ -26,7 +29,7 @@ require_root_fuse
 command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
 make_work
 create_users || finish
-RUNNERS=(atfs-u1 atfs-u3 atfs-u2 root)
+RUNNERS=(atfs-u1 atfs-u3 atfs-u2 root rootnf)
 
 # build DIR: a victim per runner, operation and mode.
 build() {
@@ -49,13 +52,33 @@ build() {
 			chmod 0777 "$d/$u-late-$m"
 		done
 	done
+	# chgrp by the owner (atfs-u1, atfs-u2: in atfs-g and users) from a
+	# group it is not in (root) or is in (atfs-g): set-group-ID without
+	# group execute is kept only when the caller is in the old group.
+	for u in atfs-u1 atfs-u2; do
+		for m in 6755 2755 2745; do
+			echo "victim" >"$d/$u-chgrp-$m"
+			chown $u:root "$d/$u-chgrp-$m"
+			chmod $m "$d/$u-chgrp-$m"
+			echo "victim" >"$d/$u-chgrpin-$m"
+			chown $u:$SHARED_GROUP "$d/$u-chgrpin-$m"
+			chmod $m "$d/$u-chgrpin-$m"
+		done
+	done
 	for m in 6777 6755 2755 2745; do
 		echo "victim" >"$d/root-chown-$m"
 		chown atfs-u2:$SHARED_GROUP "$d/root-chown-$m"
 		chmod $m "$d/root-chown-$m"
 	done
 }
-run_as() { if [ "$1" = root ]; then shift; "$@"; else as "$@"; fi; }
+# rootnf: uid 0 without CAP_FSETID (as in a container, or capsh --drop).
+run_as() {
+	case $1 in
+	root) shift; "$@" ;;
+	rootnf) shift; SETID_ME=rootnf setpriv --inh-caps=-fsetid --bounding-set=-fsetid -- "$@" ;;
+	*) as "$@" ;;
+	esac
+}
 
 # GETXATTR requests of the connection behind mountpoint $1 while running $2...
 TRACE=/sys/kernel/tracing
@@ -104,7 +127,11 @@ for mode in passthrough no-passthrough nocache; do
 		"atfs-u1:mode after atfs-u1-otrunc-4777 -> OK 0o777" \
 		"root:mode after root-write-6777 -> OK 0o6777" \
 		"root:mode after root-chown-6755 -> OK 0o755" \
-		"atfs-u1:mode after atfs-u1-late-6777 -> OK 0o777"; do
+		"atfs-u1:mode after atfs-u1-late-6777 -> OK 0o777" \
+		"atfs-u1:mode after atfs-u1-chgrp-2745 -> OK 0o745" \
+		"rootnf:mode after rootnf-falloc-6777 -> OK 0o777" \
+		"rootnf:mode after rootnf-cfr-4777 -> OK 0o777" \
+		"atfs-u1:mode after atfs-u1-chgrpin-2745 -> OK 0o2745"; do
 		u=${check%%:*} line=${check#*:}
 		grep -qxF -- "$line" "$WORK/native-$mode-$u.out" || fail "$mode: oracle: $u: expected '$line' natively"
 		grep -qxF -- "$line" "$WORK/mount-$mode-$u.out" && ok "$mode: $u: $line" ||
