@@ -398,8 +398,10 @@ int main(int argc, char **argv)
 	mo.fsname = "memfs";
 	mo.subtype = "memfs";
 	SessionOptions so;
-	if (argc == 3)
+	if (argc == 3) {
 		so.stats_path = argv[2];
+		so.stats_signal = true;
+	}
 	std::string error;
 	auto session = Session::mount(fs, mo, so, error);
 	if (!session) {

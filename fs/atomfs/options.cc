@@ -279,6 +279,7 @@ bool parse_options(const std::vector<std::string> &args, Options &o, std::string
 {
 	std::vector<std::string> positional;
 	o.mount.subtype = "atomfs";
+	o.session.stats_signal = true; // --stats files are rewritten on SIGUSR1
 	for (std::size_t i = 0; i < args.size(); i++) {
 		const std::string &a = args[i];
 		if (a == "-h" || a == "--help") {

@@ -161,8 +161,10 @@ int SessionImpl::run()
 	for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
 		sigdelset(&all, s);
 	install_handler(wake_signal(), on_wake_signal);
-	install_handler(SIGUSR1, on_stats_signal);
-	g_signal_session.store(this);
+	if (opts_.stats_signal) {
+		install_handler(SIGUSR1, on_stats_signal);
+		g_signal_session.store(this);
+	}
 
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int rc = 0;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -92,6 +93,32 @@ TEST(FuseStats, NoFsObjectWithoutFields)
 	EXPECT_EQ(flat_object(json, "requests"), (Counts{{"INIT", 1}}));
 	EXPECT_EQ(flat_object(json, "errors"), Counts{});
 	EXPECT_EQ(json_number(json, "malformed"), 0);
+}
+
+// An embedding program keeps SIGUSR1 unless it asks for the stats dump.
+void (*sigusr1_handler())(int)
+{
+	struct sigaction sa {};
+	::sigaction(SIGUSR1, nullptr, &sa);
+	return sa.sa_handler;
+}
+
+TEST(FuseStats, NoSigusr1HandlerUnlessAsked)
+{
+	::signal(SIGUSR1, SIG_DFL);
+	TestFs fs;
+	{
+		FakeKernel k(fs, one_thread());
+		ASSERT_EQ(k.init().error, 0); // run() is serving
+		EXPECT_EQ(sigusr1_handler(), SIG_DFL);
+	}
+	SessionOptions asked = one_thread();
+	asked.stats_signal = true;
+	FakeKernel k(fs, asked);
+	ASSERT_EQ(k.init().error, 0);
+	EXPECT_NE(sigusr1_handler(), SIG_DFL);
+	k.hang_up();
+	::signal(SIGUSR1, SIG_DFL);
 }
 
 TEST(FuseStats, CountsAreExactAcrossWorkers)

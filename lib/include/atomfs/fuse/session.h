@@ -55,7 +55,11 @@ struct SessionOptions {
 	// and ends with EINTR when the caller is interrupted.
 	bool flock_locks = false;
 	bool debug = false;                  // decoded request/reply log on stderr
-	std::string stats_path;              // if set: JSON counters rewritten on SIGUSR1 and at exit
+	std::string stats_path;              // if set: JSON counters rewritten at exit (and on SIGUSR1)
+	// Take SIGUSR1 for the whole process while run() runs: rewrite
+	// stats_path on it (stderr without a path). Off, the session installs
+	// no handler but a no-op one for its wake-up signal (SIGRTMIN+4).
+	bool stats_signal = false;
 };
 
 class Session {
