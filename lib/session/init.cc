@@ -48,8 +48,7 @@ void SessionImpl::handle_init(Context &c)
 		return;
 	}
 	if (in.major < abi::kKernelVersion) {
-		std::fprintf(stderr, "atomfs::fuse: kernel protocol %u.%u is not supported\n",
-			     in.major, in.minor);
+		log(LogLevel::error, "kernel protocol %u.%u is not supported", in.major, in.minor);
 		c.reply_error(EPROTO);
 		return;
 	}
@@ -63,8 +62,8 @@ void SessionImpl::handle_init(Context &c)
 		return;
 	}
 	if (in.minor < abi::kOldestMinorVersion) {
-		std::fprintf(stderr, "atomfs::fuse: kernel protocol 7.%u is older than 7.%u\n",
-			     in.minor, abi::kOldestMinorVersion);
+		log(LogLevel::error, "kernel protocol 7.%u is older than 7.%u", in.minor,
+		    abi::kOldestMinorVersion);
 		c.reply_error(EPROTO);
 		return;
 	}

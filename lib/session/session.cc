@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdarg>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -149,6 +150,19 @@ void SessionImpl::wake_main(std::uint64_t why)
 
 void SessionImpl::exit() { wake_main(kWakeExit); }
 
+void SessionImpl::log(LogLevel level, const char *fmt, ...) const
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	std::vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (opts_.log)
+		opts_.log(level, buf);
+	else
+		std::fprintf(stderr, "atomfs::fuse: %s\n", buf);
+}
+
 void SessionImpl::request_stats_dump() { wake_main(kWakeStats); }
 
 int SessionImpl::run()
@@ -174,7 +188,7 @@ int SessionImpl::run()
 		w->session = this;
 		w->channel = transport_->open_channel(error);
 		if (!w->channel) {
-			std::fprintf(stderr, "atomfs::fuse: worker %u: %s\n", i, error.c_str());
+			log(LogLevel::error, "worker %u: %s", i, error.c_str());
 			if (i == 0)
 				rc = 1;
 			break;
@@ -264,8 +278,8 @@ void SessionImpl::worker_loop(Worker &w)
 		if (n == -EINTR || n == -EAGAIN || n == -ENOENT)
 			continue;
 		if (n < 0 && !stopping_.load())
-			std::fprintf(stderr, "atomfs::fuse: reading requests: %s\n",
-				     std::strerror(static_cast<int>(-n)));
+			log(LogLevel::error, "reading requests: %s",
+			    std::strerror(static_cast<int>(-n)));
 		wake_main(kWakeEnded); // unmounted, aborted, or the fake kernel hung up
 		break;
 	}
@@ -482,15 +496,14 @@ void SessionImpl::write_stats(bool at_exit)
 	std::string tmp = opts_.stats_path + ".tmp";
 	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		std::fprintf(stderr, "atomfs::fuse: stats file %s: %s\n", tmp.c_str(),
-			     std::strerror(errno));
+		log(LogLevel::warning, "stats file %s: %s", tmp.c_str(), std::strerror(errno));
 		return;
 	}
 	bool ok = ::write(fd, json.data(), json.size()) == static_cast<ssize_t>(json.size());
 	::close(fd);
 	if (!ok || ::rename(tmp.c_str(), opts_.stats_path.c_str()) != 0)
-		std::fprintf(stderr, "atomfs::fuse: stats file %s: %s\n",
-			     opts_.stats_path.c_str(), std::strerror(errno));
+		log(LogLevel::warning, "stats file %s: %s", opts_.stats_path.c_str(),
+		    std::strerror(errno));
 }
 
 } // namespace atomfs::fuse

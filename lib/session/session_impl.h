@@ -103,6 +103,8 @@ public:
 	void handle_init(Context &c);
 	void handle_destroy(Context &c);
 	bool debug() const { return opts_.debug; }
+	// One message to SessionOptions::log (stderr without one).
+	void log(LogLevel level, const char *fmt, ...) const __attribute__((format(printf, 3, 4)));
 	// Serves the rest of the request on a thread of its own (waits.h):
 	// `call` may block without bound and its result is replied there.
 	// false (nothing done) when no wait can be started.

@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace atomfs::fuse::test
 {
@@ -59,6 +63,29 @@ TEST(FuseInit, AllFlagsOffered741)
 		EXPECT_EQ(u, 0u);
 	EXPECT_TRUE(initialized(k));
 	EXPECT_EQ(fs.calls("init"), 1);
+}
+
+// An embedding program gets the session's messages through its callback,
+// nothing on stderr.
+TEST(FuseInit, RefusedProtocolIsLoggedThroughTheCallback)
+{
+	TestFs fs;
+	SessionOptions opts = one_thread();
+	std::vector<std::pair<LogLevel, std::string>> logged;
+	std::mutex mu;
+	opts.log = [&](LogLevel level, std::string_view message) {
+		std::lock_guard lock(mu);
+		logged.emplace_back(level, std::string(message));
+	};
+	testing::internal::CaptureStderr();
+	{
+		FakeKernel k(fs, opts);
+		EXPECT_EQ(k.init(6, 0).error, -EPROTO);
+	}
+	EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+	ASSERT_EQ(logged.size(), 1u);
+	EXPECT_EQ(logged[0].first, LogLevel::error);
+	EXPECT_EQ(logged[0].second, "kernel protocol 6.0 is not supported");
 }
 
 TEST(FuseInit, NewerMinorGetsOurs)

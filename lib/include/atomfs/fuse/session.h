@@ -8,6 +8,7 @@
 #include <atomfs/fuse/filesystem.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +30,8 @@ struct MountOptions {
 	// unchanged (e.g. "noatime", "nosuid").
 	std::vector<std::string> extra;
 };
+
+enum class LogLevel { error, warning, info };
 
 struct SessionOptions {
 	unsigned threads = 4;                // worker threads, each with a cloned /dev/fuse fd
@@ -60,6 +63,12 @@ struct SessionOptions {
 	// stats_path on it (stderr without a path). Off, the session installs
 	// no handler but a no-op one for its wake-up signal (SIGRTMIN+4).
 	bool stats_signal = false;
+	// Where the session's messages go (a kernel protocol it cannot speak,
+	// a worker that could not start, a stats file it could not write), one
+	// message per call without a newline; called from the session's
+	// threads, possibly at once. Empty: "atomfs::fuse: MESSAGE" on stderr.
+	// (The debug trace and a stats dump without stats_path stay on stderr.)
+	std::function<void(LogLevel, std::string_view)> log;
 };
 
 class Session {
