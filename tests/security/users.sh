@@ -1,7 +1,7 @@
 # Temporary unprivileged users for the security tests (sourced after
 # mountlib.sh). atfs-u1 and atfs-u2 share the group atfs-g, atfs-u3 is in no
 # shared group. They are removed at exit (and before, if a killed run left
-# them behind).
+# them behind). One test at a time holds them (a lock, see create_users).
 USERS=(atfs-u1 atfs-u2 atfs-u3)
 SHARED_GROUP=atfs-g
 remove_users() {
@@ -15,6 +15,10 @@ remove_users() {
 }
 create_users() {
 	command -v useradd >/dev/null || skip "useradd missing (package passwd)"
+	# Two runs on one machine (two checkouts, two CI jobs) would delete each
+	# other's users: the lock is held until this test's process exits.
+	exec {users_lock}>/run/lock/atomfs-test-users.lock
+	flock -w 600 "$users_lock" || { fail "another run has held the test users for 10 minutes"; return 1; }
 	remove_users
 	groupadd $SHARED_GROUP || { fail "groupadd"; return 1; }
 	useradd -M -N -g users -G $SHARED_GROUP -s /usr/sbin/nologin atfs-u1 &&
