@@ -53,8 +53,10 @@ public:
 	// enabled: false when the server is not root (it cannot switch).
 	// groups/ngroups: the caller's supplementary groups when known;
 	// otherwise only the group FUSE named (supp_gid), or none.
+	// no_caps: no capability either (setfsuid keeps CAP_SYS_ADMIN and
+	// others that are not filesystem capabilities).
 	ScopedCreds(const fuse::Caller &c, bool enabled, const gid_t *groups = nullptr,
-		    int ngroups = -1)
+		    int ngroups = -1, bool no_caps = false)
 	    : on_(enabled)
 	{
 		if (!on_)
@@ -80,11 +82,20 @@ public:
 		// keep the order the kernel's own helpers use.
 		::syscall(SYS_setfsgid, c.gid);
 		::syscall(SYS_setfsuid, c.uid);
+		if (no_caps && ::syscall(SYS_capget, &caps_h_, caps_) == 0) {
+			__user_cap_data_struct none[2] = {caps_[0], caps_[1]};
+			none[0].effective = none[1].effective = 0;
+			caps_set_ = ::syscall(SYS_capset, &caps_h_, none) == 0;
+		}
 	}
 	~ScopedCreds()
 	{
 		if (!on_)
 			return;
+		if (caps_set_) {
+			__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+			::syscall(SYS_capset, &h, caps_);
+		}
 		::syscall(SYS_setfsuid, 0);
 		::syscall(SYS_setfsgid, 0);
 		if (groups_set_)
@@ -100,6 +111,9 @@ private:
 	int nsaved_ = 0;
 	gid_t saved_[kMaxSaved];
 	std::vector<gid_t> big_; // the server's groups when more than kMaxSaved
+	bool caps_set_ = false;
+	__user_cap_header_struct caps_h_{_LINUX_CAPABILITY_VERSION_3, 0};
+	__user_cap_data_struct caps_[2]{};
 };
 
 // Sets this thread's umask for a creating call; returns false when the

@@ -6,6 +6,7 @@
 // refuse to get any, which is what user.* allows on symlinks anyway.
 #include "passthrough.h"
 
+#include "creds.h"
 #include "util.h"
 
 #include <sys/stat.h>
@@ -33,20 +34,16 @@ struct XattrName {
 };
 } // namespace
 
-// Setting an access ACL updates the mode from it; natively the backing
-// filesystem also drops set-group-ID there when the caller is neither in
-// the file's group nor capable. We set it as root, who keeps the bit, so
-// the kernel tells us (FUSE_SETXATTR_ACL_KILL_SGID) and we drop it.
-static fuse::Errno kill_sgid_after_acl(const char *path)
+// Names the kernel checked for us: user.* (inode_permission as the
+// caller) and the POSIX ACLs (owner, FUSE_POSIX_ACL). The VFS leaves the
+// rest of system.* and security.* to the filesystem, and on some backing
+// filesystems (NFSv4, SMB) system.* holds writable ACLs: those are set and
+// removed as the caller, without capabilities (a root caller keeps ours),
+// so that the backing filesystem and LSMs judge the caller as natively.
+static bool kernel_checked(std::string_view name)
 {
-	struct stat st;
-	if (::stat(path, &st) != 0)
-		return errno;
-	if (!(st.st_mode & S_ISGID))
-		return 0;
-	if (::chmod(path, st.st_mode & 07777 & ~S_ISGID) != 0)
-		return errno;
-	return 0;
+	return name.starts_with("user.") || name == "system.posix_acl_access" ||
+	       name == "system.posix_acl_default";
 }
 
 fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view name,
@@ -63,11 +60,30 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	ProcPath proc(fd.get());
 	if (in->is_symlink())
 		return EPERM;
-	if (::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags) != 0)
+	// Setting an access ACL updates the mode from it; natively the backing
+	// filesystem also drops set-group-ID there when the caller is neither
+	// in the file's group nor capable. We set it as root, who keeps the
+	// bit, so the kernel tells us (FUSE_SETXATTR_ACL_KILL_SGID): drop it
+	// before (a failure then changes nothing) and put it back if the ACL
+	// is refused.
+	struct stat st;
+	const bool kill = (req.fuse_flags & fuse::kSetxattrAclKillSgid) &&
+			  name == std::string_view("system.posix_acl_access") &&
+			  ::stat(proc.c_str(), &st) == 0 && (st.st_mode & S_ISGID);
+	if (kill && ::chmod(proc.c_str(), st.st_mode & 07777 & ~S_ISGID) != 0)
 		return errno;
-	if ((req.fuse_flags & fuse::kSetxattrAclKillSgid) &&
-	    name == std::string_view("system.posix_acl_access"))
-		return kill_sgid_after_acl(proc.c_str());
+	int r;
+	{
+		const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
+		ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
+		r = ::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags);
+	}
+	if (r != 0) {
+		int e = errno;
+		if (kill)
+			(void)::chmod(proc.c_str(), st.st_mode & 07777);
+		return e;
+	}
 	return 0;
 }
 
@@ -112,7 +128,7 @@ fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
 	return 0;
 }
 
-fuse::Errno AtomFs::removexattr(const Request &, NodeId node, std::string_view name)
+fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_view name)
 {
 	charge_latency();
 	XattrName xn(name);
@@ -125,6 +141,8 @@ fuse::Errno AtomFs::removexattr(const Request &, NodeId node, std::string_view n
 	ProcPath proc(fd.get());
 	if (in->is_symlink())
 		return EPERM;
+	const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
+	ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
 	if (::removexattr(proc.c_str(), xn.buf) != 0)
 		return errno;
 	return 0;

@@ -331,6 +331,15 @@ def acl_ops(root):
         r.do(f"setfacl -m u:atfs-u3:r-x {f}", lambda: setfacl("-m", "u:atfs-u3:r-x", f))
         r.do(f"mode after {f}", lambda: mode_only(f))
         r.do(f"acl {f}", lambda: facl(f))
+    # xattrs the VFS leaves to the filesystem (system.* other than the
+    # ACLs, security.*) or to a capability (trusted.*), on another's file
+    # and one's own; an access ACL removed by a non-owner and the owner.
+    for f in ("own/atfs-u1", "own/" + me):
+        for n in ("system.atfs_test", "security.atfs_test", "trusted.atfs_test"):
+            r.do(f"setxattr {n} {f}", lambda: os.setxattr(p(f), n, b"1"))
+            r.do(f"removexattr {n} {f}", lambda: os.removexattr(p(f), n))
+        r.do(f"removexattr system.posix_acl_access {f}",
+             lambda: os.removexattr(p(f), "system.posix_acl_access"))
 
 
 def mk_ops(root):
