@@ -122,6 +122,10 @@ int main(int argc, char **argv)
 		::setsid();
 	}
 
+	opts.cfg.on_refused = [] {
+		if (g_session)
+			g_session->exit();
+	};
 	auto fs = fs::AtomFs::create(opts.cfg, error);
 	if (!fs) {
 		std::fprintf(stderr, "atomfs: %s\n", error.c_str());
@@ -134,6 +138,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	g_session = session.get();
+	if (fs->refused()) // INIT came before g_session was set
+		session->exit();
 	struct sigaction sa {};
 	sa.sa_handler = on_terminate;
 	sigemptyset(&sa.sa_mask);
@@ -158,5 +164,5 @@ int main(int argc, char **argv)
 	}
 	int rc = session->run();
 	g_session = nullptr;
-	return rc == 0 ? 0 : 1;
+	return rc == 0 && !fs->refused() ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -89,6 +90,16 @@ void AtomFs::init(const fuse::ConnectionInfo &info, std::uint64_t &want)
 		want &= ~fuse::kCapPassthrough;
 	passthrough_ = want & fuse::kCapPassthrough;
 	killpriv_v2_ = want & fuse::kCapHandleKillprivV2;
+	// With default_permissions the kernel checks access itself; without
+	// FUSE_POSIX_ACL it would do so from the mode alone, and a named entry
+	// denying a user (u:nobody:---) would be ignored. Rather no mount.
+	if (cfg_.kernel_checks && !(want & fuse::kCapPosixAcl)) {
+		std::fprintf(stderr, "atomfs: the kernel did not grant FUSE_POSIX_ACL, needed by "
+				     "default_permissions/allow_other to honour ACLs: unmounting\n");
+		refused_ = true;
+		if (cfg_.on_refused)
+			cfg_.on_refused();
+	}
 }
 
 void AtomFs::destroy() {}

@@ -34,6 +34,9 @@ struct Config {
 	bool read_only = false;
 	bool noatime = false;        // -o noatime: reads must not touch the source's atime
 	bool kernel_checks = false;  // default_permissions: the kernel checked access
+	// Called (from init(), on a worker) when the kernel did not grant what
+	// kernel_checks needs (FUSE_POSIX_ACL): the mount must end.
+	std::function<void()> on_refused;
 	bool test_created_flag = false; // tests only: FOPEN_FILE_CREATED in OPEN/CREATE replies
 	bool test_strict_forget = false; // tests only: log FORGETs of open or unknown nodes
 	bool test_bad_attr = false;   // tests only: OPEN_ATOMIC of "bad-attr*" replies with a bad size
@@ -121,6 +124,9 @@ public:
 
 	void init(const fuse::ConnectionInfo &info, std::uint64_t &want) override;
 	void destroy() override;
+	// INIT did not grant FUSE_POSIX_ACL while kernel_checks needs it: the
+	// kernel would judge from the mode alone and ignore the source's ACLs.
+	bool refused() const { return refused_.load(); }
 
 	using Request = fuse::Request;
 	using Entry = fuse::Entry;
@@ -218,6 +224,7 @@ private:
 	bool writeback_ = false;     // granted by the kernel
 	bool passthrough_ = false;   // granted by the kernel and wanted
 	bool killpriv_v2_ = false;   // FUSE_HANDLE_KILLPRIV_V2 granted: set-ID bits are ours
+	std::atomic<bool> refused_{false}; // see refused()
 	bool must_kill_suidgid(const Request &req) const;
 	static constexpr int kNoBacking = -1; // FileHandle::backing_id: refused, cached
 	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
