@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 //
 // Extended attributes, through /proc/self/fd/N (the *xattr syscalls take no
-// O_PATH fd). That path resolves to the inode itself, so it cannot reach a
-// symlink's own attributes without following it: symlinks report none and
-// refuse to get any, which is what user.* allows on symlinks anyway.
+// O_PATH fd, and the *xattrat ones refuse it with AT_EMPTY_PATH). Following
+// that magic link lands on the inode itself and is final, so for a
+// symlink's O_PATH fd the path-following calls act on the symlink's own
+// attributes (trusted.*, security.*), as l*xattr would natively; the VFS
+// refuses user.* on symlinks as it does natively.
 #include "passthrough.h"
 
 #include "creds.h"
@@ -58,8 +60,6 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	if (in->is_symlink())
-		return EPERM;
 	// Setting an access ACL updates the mode from it; natively the backing
 	// filesystem also drops set-group-ID there when the caller is neither
 	// in the file's group nor capable. We set it as root, who keeps the
@@ -99,8 +99,6 @@ fuse::Errno AtomFs::getxattr(const Request &, NodeId node, std::string_view name
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	if (in->is_symlink())
-		return ENODATA;
 	ssize_t n = ::getxattr(proc.c_str(), xn.buf, buf.data(), buf.size());
 	if (n < 0)
 		return errno;
@@ -117,10 +115,6 @@ fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	if (in->is_symlink()) {
-		len = 0;
-		return 0;
-	}
 	ssize_t n = ::listxattr(proc.c_str(), buf.data(), buf.size());
 	if (n < 0)
 		return errno;
@@ -139,8 +133,6 @@ fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_vie
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	if (in->is_symlink())
-		return EPERM;
 	const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
 	ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
 	if (::removexattr(proc.c_str(), xn.buf) != 0)
