@@ -37,14 +37,17 @@ struct XattrName {
 } // namespace
 
 // Names the kernel checked for us: user.* (inode_permission as the
-// caller) and the POSIX ACLs (owner, FUSE_POSIX_ACL). The VFS leaves the
-// rest of system.* and security.* to the filesystem, and on some backing
-// filesystems (NFSv4, SMB) system.* holds writable ACLs: those are set and
-// removed as the caller, without capabilities (a root caller keeps ours),
-// so that the backing filesystem and LSMs judge the caller as natively.
+// caller), trusted.* (CAP_SYS_ADMIN), security.* (capabilities and LSMs,
+// on the caller: the kernel itself removes security.capability through us
+// when a write or truncate kills privileges, which must work for any
+// writer) and the POSIX ACLs (owner, FUSE_POSIX_ACL). The VFS leaves the
+// rest of system.* to the filesystem, and on some backing filesystems
+// (NFSv4, SMB) those are writable ACLs: they are set and removed as the
+// caller, without capabilities (a root caller keeps ours), so that the
+// backing filesystem judges the caller as natively.
 static bool kernel_checked(std::string_view name)
 {
-	return name.starts_with("user.") || name == "system.posix_acl_access" ||
+	return !name.starts_with("system.") || name == "system.posix_acl_access" ||
 	       name == "system.posix_acl_default";
 }
 

@@ -13,7 +13,8 @@
 #    made it set-ID (with passthrough: a backing file registered without
 #    set-ID bits); chgrp by the owner from a group
 #    it is not in (set-group-ID goes) and from one it is in (kept unless
-#    group-executable);
+#    group-executable); security.capability removed by a write, a
+#    truncate and a chown;
 #  - requests, from the kernel's fuse_request_send tracepoint: 200 writes
 #    through one open file by an ordinary user cause exactly one GETXATTR
 #    (security.capability, for the first: the kernel asks again only after
@@ -27,6 +28,7 @@ FS_BIN=$1
 FSOPS=$here/fsops.py
 require_root_fuse
 command -v setpriv >/dev/null || skip "setpriv missing (util-linux)"
+command -v setfattr >/dev/null || skip "setfattr missing (package attr)"
 make_work
 create_users || finish
 RUNNERS=(atfs-u1 atfs-u3 atfs-u2 root rootnf)
@@ -136,6 +138,32 @@ for mode in passthrough no-passthrough nocache; do
 		grep -qxF -- "$line" "$WORK/native-$mode-$u.out" || fail "$mode: oracle: $u: expected '$line' natively"
 		grep -qxF -- "$line" "$WORK/mount-$mode-$u.out" && ok "$mode: $u: $line" ||
 			fail "$mode: $u: expected '$line' through the mount"
+	done
+
+	# security.capability goes with a write or truncate by atfs-u1 and a
+	# chown by root, natively and through the mount.
+	CAP=0sAQAAAgAgAAAAAAAAAAAAAAAAAAA=
+	for op in write trunc chown; do
+		for t in n m; do
+			echo victim >"$src/$t/cap-$op"
+			chown atfs-u2 "$src/$t/cap-$op"
+			chmod 0666 "$src/$t/cap-$op"
+			setfattr -n security.capability -v $CAP "$src/$t/cap-$op"
+		done
+		for f in "$src/n/cap-$op" "$mnt/m/cap-$op"; do
+			case $op in
+			write) as atfs-u1 sh -c 'echo more >>"$1"' _ "$f" || say "write $f failed" ;;
+			trunc) as atfs-u1 truncate -s 2 "$f" ;;
+			chown) chown atfs-u3 "$f" ;;
+			esac
+		done
+		native=$(getfattr -n security.capability --absolute-names "$src/n/cap-$op" 2>&1 | grep -c '^security')
+		mounted=$(getfattr -n security.capability --absolute-names "$src/m/cap-$op" 2>&1 | grep -c '^security')
+		if [ "$native" = 0 ] && [ "$mounted" = 0 ]; then
+			ok "$mode: security.capability removed by $op as natively"
+		else
+			fail "$mode: security.capability after $op: native $native, through the mount $mounted (0 = removed)"
+		fi
 	done
 
 	if [ $mode != nocache ]; then
