@@ -71,19 +71,7 @@ for mode in cached nocache; do
 	opts=(-o allow_other)
 	[ $mode = nocache ] && opts+=(--nocache)
 	fs_start "$src" "$mnt" "${opts[@]}" || continue
-	for u in "${USERS[@]}"; do
-		as "$u" $PY "$FSOPS" acl "$src/n" >"$WORK/native-$mode-$u.out" 2>&1
-		as "$u" $PY "$FSOPS" acl "$mnt/m" >"$WORK/mount-$mode-$u.out" 2>&1
-		n=$(wc -l <"$WORK/native-$mode-$u.out")
-		denied=$(grep -c -- '-> EACCES' "$WORK/native-$mode-$u.out")
-		say "$mode: $u ran $n operations ($denied EACCES natively)"
-		[ "$n" -ge 129 ] || { fail "$mode: $u: only $n operations ran:"; head -5 "$WORK/native-$mode-$u.out"; }
-		if diff -u "$WORK/native-$mode-$u.out" "$WORK/mount-$mode-$u.out"; then
-			ok "$mode: $u: every outcome equals native"
-		else
-			fail "$mode: $u: outcomes differ from native (- native, + mount)"
-		fi
-	done
+	compare_with_native "$mode" acl "$src/n" "$mnt/m" 129
 	# The oracle itself must deny and grant through the ACLs.
 	for check in "atfs-u1:read f-u1-denied -> EACCES" "atfs-u2:read f-u1-denied -> OK content_of_f-u1-denied" \
 		"atfs-u1:read f-u1-granted -> OK content_of_f-u1-granted" "atfs-u2:read f-u1-granted -> EACCES" \

@@ -51,24 +51,14 @@ for d in n m; do
 	chmod 0755 "$src/$d/revoked-mode"
 	setfacl -x u:atfs-u3 "$src/$d/revoked-acl"
 done
-for u in "${USERS[@]}"; do
-	as "$u" $PY "$FSOPS" mk "$src/n" >"$WORK/native-$u.out" 2>&1
-	as "$u" $PY "$FSOPS" mk "$mnt/m" >"$WORK/mount-$u.out" 2>&1
-	n=$(wc -l <"$WORK/native-$u.out")
-	[ "$n" -ge 21 ] || { fail "$u: only $n operations ran:"; head -5 "$WORK/native-$u.out"; }
-	if diff -u "$WORK/native-$u.out" "$WORK/mount-$u.out"; then
-		ok "$u: $n outcomes equal native"
-	else
-		fail "$u: outcomes differ from native (- native, + mount)"
-	fi
-done
+compare_with_native creates mk "$src/n" "$mnt/m" 21
 for check in "atfs-u1:create revoked-mode -> EACCES" "atfs-u3:create revoked-acl -> EACCES" \
 	"atfs-u3:link revoked-acl -> EACCES" "atfs-u1:create named-group -> OK" \
 	"atfs-u1:link named-group -> OK" "atfs-u1:mkdir named-group -> OK" \
 	"atfs-u3:create named-group -> EACCES"; do
 	u=${check%%:*} line=${check#*:}
-	grep -qxF -- "$line" "$WORK/native-$u.out" || fail "oracle: $u: expected '$line' natively"
-	grep -qxF -- "$line" "$WORK/mount-$u.out" && ok "$u: $line" ||
+	grep -qxF -- "$line" "$WORK/native-creates-$u.out" || fail "oracle: $u: expected '$line' natively"
+	grep -qxF -- "$line" "$WORK/mount-creates-$u.out" && ok "$u: $line" ||
 		fail "$u: expected '$line' through the mount"
 done
 fs_stop "$mnt" || fail "server exit status $?"

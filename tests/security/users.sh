@@ -33,6 +33,26 @@ as() {
 	shift
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
 }
+# compare_with_native LABEL OP NATIVE MOUNT MIN: every user runs fsops.py OP
+# on the native tree and on the mount; at least MIN operations must run and
+# every outcome must be the same; %u in NATIVE or MOUNT stands for the user.
+# Outputs stay in $WORK/{native,mount}-LABEL-USER.out.
+compare_with_native() {
+	local label=$1 op=$2 native=$3 mount=$4 min=$5 u n out
+	for u in "${USERS[@]}"; do
+		out=$WORK/native-$label-$u.out
+		as "$u" $PY "$FSOPS" "$op" "${native//%u/$u}" >"$out" 2>&1
+		as "$u" $PY "$FSOPS" "$op" "${mount//%u/$u}" >"$WORK/mount-$label-$u.out" 2>&1
+		n=$(wc -l <"$out")
+		say "$label: $u ran $n operations ($(grep -c -- '-> EACCES' "$out") EACCES natively)"
+		[ "$n" -ge "$min" ] || { fail "$label: $u: only $n operations ran:"; head -5 "$out"; }
+		if diff -u "$out" "$WORK/mount-$label-$u.out"; then
+			ok "$label: $u: every outcome equals native"
+		else
+			fail "$label: $u: outcomes differ from native (- native, + mount)"
+		fi
+	done
+}
 # The system interpreter: a user's python3 shim (pyenv under /root) is not
 # reachable by the test users.
 PY=/usr/bin/python3
