@@ -382,7 +382,7 @@ bool SessionImpl::wait_elsewhere(Context &c, std::function<Errno(const Request &
 		std::lock_guard<std::mutex> lock(wait_shards_mu_);
 		wait_shards_.push_back(w.stats);
 	};
-	if (!waits_.start(c.in.unique, std::move(serve)))
+	if (!waits_.start(c.in.unique, c.in.uid, std::move(serve)))
 		return false;
 	c.replied = true;
 	c.handed_off = true;

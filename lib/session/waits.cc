@@ -30,14 +30,19 @@ void Waits::reap_locked()
 	}
 }
 
-bool Waits::start(std::uint64_t unique, std::function<void(bool)> serve)
+bool Waits::start(std::uint64_t unique, std::uint32_t uid, std::function<void(bool)> serve)
 {
 	std::lock_guard<std::mutex> lock(mu_);
 	reap_locked();
 	if (stopping_ || waits_.size() >= kMaxWaits)
 		return false;
+	auto mine = std::count_if(waits_.begin(), waits_.end(),
+				  [&](const auto &w) { return w->uid == uid && !w->finished; });
+	if (static_cast<std::size_t>(mine) >= kMaxWaitsPerUid)
+		return false;
 	auto w = std::make_unique<Wait>();
 	w->unique = unique;
+	w->uid = uid;
 	auto early = std::find(early_.begin(), early_.end(), unique);
 	if (early != early_.end()) {
 		w->interrupted = true;

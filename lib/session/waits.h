@@ -30,20 +30,25 @@ public:
 	Waits(const Waits &) = delete;
 	Waits &operator=(const Waits &) = delete;
 
-	// Runs serve(interrupted) on a new thread for the request `unique`
-	// (interrupted: its INTERRUPT came first). false when too many waits
-	// are running or the session is ending.
-	bool start(std::uint64_t unique, std::function<void(bool interrupted)> serve);
+	// Runs serve(interrupted) on a new thread for the request `unique` of
+	// caller `uid` (interrupted: its INTERRUPT came first). false when the
+	// session is ending, when the caller already has kMaxWaitsPerUid waits
+	// (one user's waits must not use up the others' share), or when
+	// kMaxWaits are running in all.
+	bool start(std::uint64_t unique, std::uint32_t uid,
+		   std::function<void(bool interrupted)> serve);
 	// The kernel's FUSE_INTERRUPT for `unique`.
 	void interrupt(std::uint64_t unique);
 	// Interrupts every wait and joins the threads.
 	void stop();
 
 	static constexpr std::size_t kMaxWaits = 1024;
+	static constexpr std::size_t kMaxWaitsPerUid = 64;
 
 private:
 	struct Wait {
 		std::uint64_t unique = 0;
+		std::uint32_t uid = 0;
 		std::thread thread;
 		bool interrupted = false;
 		bool finished = false;

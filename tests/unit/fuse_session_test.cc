@@ -3,6 +3,7 @@
 // The session around the handlers: exact stats, notifications, the end of
 // a session (hang-up, DESTROY), and request extensions (supplementary group).
 #include "fuse_test_fs.h"
+#include "session/waits.h"
 
 #include <gtest/gtest.h>
 
@@ -473,6 +474,47 @@ TEST(FuseLockWaits, BlockingFlockWaitsOffTheWorkerAndEndsOnInterrupt)
 	EXPECT_EQ(fs.ops, (std::vector<int>{LOCK_EX | LOCK_NB, LOCK_EX}));
 	auto errors = flat_object(k.session().stats_json(), "errors");
 	EXPECT_EQ(errors["SETLKW"], 1u);
+}
+
+// One user's waits cannot use up the others' share: past
+// Waits::kMaxWaitsPerUid waits of one uid only that uid gets ENOLCK.
+TEST(FuseLockWaits, QuotaIsPerUid)
+{
+	struct BlockingFs : TestFs {
+		Errno flock(const Request &, NodeId, std::uint64_t, std::uint64_t, int op) override
+		{
+			if (op & LOCK_NB)
+				return EWOULDBLOCK;
+			waiting++;
+			int r = ::poll(nullptr, 0, 60000); // until interrupted
+			waiting--;
+			return r < 0 ? errno : ETIMEDOUT;
+		}
+		std::atomic<int> waiting{0};
+	} fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	auto setlkw = [&](std::uint64_t unique, std::uint32_t uid) {
+		Bytes b = frame(FUSE_SETLKW, unique, kFile, flock_args(F_WRLCK));
+		std::memcpy(b.data() + offsetof(fuse_in_header, uid), &uid, sizeof uid);
+		k.send_raw(b);
+	};
+	const int quota = static_cast<int>(Waits::kMaxWaitsPerUid);
+	for (int i = 0; i < quota; i++)
+		setlkw(20000 + i, 1000);
+	for (int i = 0; i < 10000 && fs.waiting < quota; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	ASSERT_EQ(fs.waiting.load(), quota);
+	setlkw(29999, 1000); // over its quota
+	auto r = reply_to(k, 29999);
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->error, -ENOLCK);
+	setlkw(30000, 2000); // another user still waits
+	for (int i = 0; i < 10000 && fs.waiting <= quota; i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+	EXPECT_EQ(fs.waiting.load(), quota + 1);
+	EXPECT_FALSE(k.receive(50)); // nobody else was answered
+	// The end of the session interrupts every wait.
 }
 
 // A lock that is free is taken at once, on the worker.
