@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tools/mount.fuse.atomfs: called directly as mount(8) would, then through
-# mount(8) itself (-t fuse.atomfs and an /etc/fstab line) inside a private
-# mount namespace where a tmpfs over /sbin holds the helper.
+# mount(8) itself (-t fuse.atomfs, an /etc/fstab line, xfstests' source:DIR
+# device names) inside a private mount namespace where a tmpfs over /sbin
+# holds the helper.
 # Usage: mount_helper_test.sh ATOMFS_BINARY HELPER
 set -euo pipefail
 bin=$1 helper=$2
@@ -15,7 +16,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-mkdir "$work/src" "$work/mnt" "$work/mnt2" "$work/mnt3"
+mkdir "$work/src" "$work/mnt" "$work/mnt2" "$work/mnt3" "$work/mnt4"
 echo hello >"$work/src/file"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -38,6 +39,15 @@ set -e
 [ "$rc" = 2 ] || fail "missing mountpoint: exit $rc, want 2"
 [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "want one line, got: $out"
 
+# 2b. subtype= empty drops the subtype (type fuse), subtype=NAME sets it.
+ATOMFS_BIN=$bin "$helper" "$work/src" "$work/mnt" -o fsname=plain,subtype= || fail "helper exited $?"
+grep -q "^plain $work/mnt fuse " /proc/self/mounts || fail "subtype= not dropped: $(grep "^plain " /proc/self/mounts)"
+umount "$work/mnt"
+ATOMFS_BIN=$bin "$helper" "source:$work/src" "$work/mnt" -o subtype=other || fail "helper exited $?"
+grep -q "^source:$work/src $work/mnt fuse.other " /proc/self/mounts ||
+	fail "subtype=other not kept for a source: device: $(grep "$work/mnt " /proc/self/mounts)"
+umount "$work/mnt"
+
 # 3. mount(8) -t fuse.atomfs and fstab, in a private mount namespace.
 unshare -m --propagation private bash -euo pipefail -c '
 	work=$1 bin=$2 helper=$3
@@ -54,5 +64,15 @@ unshare -m --propagation private bash -euo pipefail -c '
 	grep -q "^helper3 $work/mnt3 fuse.atomfs " /proc/self/mounts
 	[ "$(cat "$work/mnt3/file")" = hello ]
 	umount "$work/mnt3"
+	# xfstests FSTYP=fuse FUSE_SUBTYP=.atomfs TEST_DEV=source:DIR: the suite
+	# mounts with -t fuse.atomfs, then finds the mount by its device name
+	# and wants type "fuse" (common/rc: _fs_type, findmnt -S); it remounts too.
+	mount -t fuse.atomfs "source:$work/src" "$work/mnt4"
+	[ "$(findmnt -rncv -S "source:$work/src" -o FSTYPE,TARGET)" = "fuse $work/mnt4" ]
+	[ "$(cat "$work/mnt4/file")" = hello ]
+	mount -o remount,ro "$work/mnt4"
+	findmnt -rncv -S "source:$work/src" -o OPTIONS | grep -q "^ro,"
+	! touch "$work/mnt4/new" 2>/dev/null
+	umount "$work/mnt4"
 ' _ "$work" "$bin" "$(readlink -f "$helper")" || fail "mount(8) with the helper"
 echo "PASS"

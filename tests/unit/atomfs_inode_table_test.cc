@@ -332,6 +332,17 @@ TEST(OptionsTest, ParsesLibfuseStyle)
 	EXPECT_EQ(o.mountpoint, "mnt");
 }
 
+TEST(OptionsTest, SubtypeIsSetOrDropped)
+{
+	Options o;
+	std::string err;
+	ASSERT_TRUE(parse_options({"src", "mnt", "-o", "subtype=other"}, o, err)) << err;
+	EXPECT_EQ(o.mount.subtype, "other");
+	Options dropped;
+	ASSERT_TRUE(parse_options({"src", "mnt", "-o", "subtype="}, dropped, err)) << err;
+	EXPECT_EQ(dropped.mount.subtype, ""); // mounted as type "fuse"
+}
+
 TEST(OptionsTest, RejectsBadInputWithAReason)
 {
 	for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{
