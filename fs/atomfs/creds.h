@@ -22,7 +22,9 @@
 // becomes the thread's only supplementary group for the call (setgroups is
 // per thread as a raw syscall too). The backing filesystem then checks the
 // caller's access again, from the source's current modes and ACLs, not
-// from what the kernel has cached. When it refuses with EACCES the caller
+// from what the kernel has cached (which is why opens, setattr, unlink,
+// rename and user.* xattrs run as the caller too, not only the creating
+// calls). When it refuses with EACCES (or EPERM) the caller
 // may still be allowed through another of its groups (a named-group ACL
 // entry, a directory of a group that is not the parent's): as_caller()
 // then retries once with the caller's full group list read from
@@ -61,22 +63,23 @@ public:
 	{
 		if (!on_)
 			return;
-		long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
-		if (n < 0 && errno == EINVAL) {
-			n = ::syscall(SYS_getgroups, 0, nullptr);
-			if (n >= 0) {
-				big_.resize(static_cast<size_t>(n));
-				n = ::syscall(SYS_getgroups, n, big_.data());
-			}
+		const gid_t g = c.supp_gid;
+		const bool set_groups = ngroups > 0 || (ngroups < 0 && g != kNoGid);
+		// Root as root: every capability stays, and the thread's fsuid and
+		// fsgid are 0 already; only groups or dropped capabilities differ.
+		if (c.uid == 0 && c.gid == 0 && !set_groups && !no_caps) {
+			on_ = false;
+			return;
 		}
-		if (n >= 0) {
-			nsaved_ = static_cast<int>(n);
-			gid_t g = c.supp_gid;
-			if (ngroups >= 0)
-				groups_set_ = ::syscall(SYS_setgroups, ngroups, groups) == 0;
-			else
-				groups_set_ = ::syscall(SYS_setgroups, g == static_cast<gid_t>(-1) ? 0 : 1,
-							&g) == 0;
+		if (thread_without_groups()) {
+			// Nothing to save: the thread's list is empty, and is put
+			// back empty.
+			restore_empty_ = true;
+			if (set_groups)
+				groups_set_ = ngroups > 0 ? ::syscall(SYS_setgroups, ngroups, groups) == 0
+							  : ::syscall(SYS_setgroups, 1, &g) == 0;
+		} else {
+			save_and_set_groups(g, groups, ngroups);
 		}
 		// gid first: after dropping fsuid we would still be allowed to, but
 		// keep the order the kernel's own helpers use.
@@ -98,15 +101,51 @@ public:
 		}
 		::syscall(SYS_setfsuid, 0);
 		::syscall(SYS_setfsgid, 0);
-		if (groups_set_)
+		if (groups_set_ && restore_empty_)
+			::syscall(SYS_setgroups, 0, nullptr);
+		else if (groups_set_)
 			::syscall(SYS_setgroups, nsaved_, big_.empty() ? saved_ : big_.data());
 	}
 	ScopedCreds(const ScopedCreds &) = delete;
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
 
 private:
+	static constexpr gid_t kNoGid = static_cast<gid_t>(-1);
+	// A worker thread of a root server needs no supplementary groups of
+	// its own (its capabilities override them): the first switch on each
+	// thread drops them for good, so that a switch for a call that names
+	// no group (opens, renames, setattr...) changes none, the common case
+	// costing four credential changes, not seven syscalls with two
+	// setgroups (which allocate). false when the drop failed: then every
+	// switch saves and restores the thread's list.
+	static bool thread_without_groups()
+	{
+		thread_local int state = 0; // 0 unknown, 1 dropped, -1 kept
+		if (state == 0)
+			state = ::syscall(SYS_setgroups, 0, nullptr) == 0 ? 1 : -1;
+		return state > 0;
+	}
+	void save_and_set_groups(gid_t g, const gid_t *groups, int ngroups)
+	{
+		long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
+		if (n < 0 && errno == EINVAL) {
+			n = ::syscall(SYS_getgroups, 0, nullptr);
+			if (n >= 0) {
+				big_.resize(static_cast<size_t>(n));
+				n = ::syscall(SYS_getgroups, n, big_.data());
+			}
+		}
+		if (n < 0)
+			return;
+		nsaved_ = static_cast<int>(n);
+		if (ngroups >= 0)
+			groups_set_ = ::syscall(SYS_setgroups, ngroups, groups) == 0;
+		else
+			groups_set_ = ::syscall(SYS_setgroups, g == kNoGid ? 0 : 1, &g) == 0;
+	}
 	static constexpr int kMaxSaved = 32;
 	bool on_;
+	bool restore_empty_ = false;
 	bool groups_set_ = false;
 	int nsaved_ = 0;
 	gid_t saved_[kMaxSaved];
@@ -191,18 +230,33 @@ inline bool caller_in_group(const fuse::Caller &c, gid_t gid)
 }
 
 // Runs op (a syscall: -1 and errno on failure) as the caller; on EACCES
-// once more with the caller's full group list (see the top of this file).
-// The common case stays one syscall; errno is op's.
-template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op)
+// or EPERM once more with the caller's full group list (see the top of
+// this file): a group grants access (EACCES), and also chgrp to it, a
+// hard link under fs.protected_hardlinks (EPERM). The common case stays
+// one syscall; errno is op's. full_groups: the list is needed even when
+// op succeeds without it (a chmod keeping set-group-ID, which the backing
+// filesystem drops silently for a caller outside the file's group).
+template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op,
+				  bool full_groups = false)
 {
+	std::vector<gid_t> g;
+	if (full_groups && enabled && caller_groups(c, g)) {
+		int r, err;
+		{
+			ScopedCreds creds(c, enabled, g.data(), static_cast<int>(g.size()));
+			r = op();
+			err = errno;
+		}
+		errno = err;
+		return r;
+	}
 	int r, err;
 	{
 		ScopedCreds creds(c, enabled);
 		r = op();
 		err = errno;
 	}
-	std::vector<gid_t> g;
-	if (r < 0 && err == EACCES && enabled && caller_groups(c, g)) {
+	if (r < 0 && (err == EACCES || err == EPERM) && enabled && caller_groups(c, g)) {
 		ScopedCreds creds(c, enabled, g.data(), static_cast<int>(g.size()));
 		r = op();
 		err = errno;

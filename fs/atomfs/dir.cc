@@ -31,7 +31,7 @@ struct Dirent64 {
 };
 } // namespace
 
-fuse::Errno AtomFs::opendir(const Request &, NodeId node, int, fuse::OpenFile &out)
+fuse::Errno AtomFs::opendir(const Request &req, NodeId node, int, fuse::OpenFile &out)
 {
 	charge_latency();
 	std::shared_ptr<Inode> in;
@@ -40,7 +40,7 @@ fuse::Errno AtomFs::opendir(const Request &, NodeId node, int, fuse::OpenFile &o
 		return e;
 	if (!in->is_dir())
 		return ENOTDIR;
-	return open_dir(fd.get(), out);
+	return open_dir(req, fd.get(), out);
 }
 
 fuse::Errno AtomFs::readdir(const Request &, NodeId node, std::uint64_t fh, std::uint64_t off,

@@ -141,16 +141,50 @@ static std::uint64_t install_file(HandleTable<FileHandle> &files, int fd, int fl
 	return files.add(std::move(h));
 }
 
+// The open itself is the caller's: the kernel's default_permissions check
+// judged attributes it may have cached for a second (--timeout) while the
+// source's mode, owner or ACL changed, so the backing filesystem judges
+// the caller again against the source as it is (creds.h; a group the
+// request does not name is tried on EACCES). Two exceptions stay root's:
+// -o noatime's O_NOATIME, which only the owner may ask for (added once
+// the caller's open succeeded), and a write-only open that writeback
+// caching turns into O_RDWR (the kernel reads pages of it): the caller's
+// write access is checked alone, then root opens.
+int AtomFs::open_as_caller(const Request &req, int path_fd, int flags)
+{
+	ProcPath proc(path_fd);
+	const char *path = proc.c_str();
+	const int f = backing_flags(flags, writeback_);
+	if ((f & O_ACCMODE) != (flags & O_ACCMODE) && as_root_) {
+		if (as_caller(req.caller, true,
+			      [&] { return ::faccessat(AT_FDCWD, path, W_OK, AT_EACCESS); }) != 0)
+			return -1;
+		return ::open(path, f | (cfg_.noatime ? O_NOATIME : 0));
+	}
+	// O_TRUNC of a set-ID file: the backing filesystem drops set-group-ID
+	// unless the caller is in the file's group, so it needs every group.
+	const bool full_groups = (flags & O_TRUNC) && has_setid_bits(path_fd);
+	int fd = as_caller(req.caller, as_root_, [&] { return ::open(path, f); }, full_groups);
+	// -o noatime: the kernel skips atime on the mount, and our reads of the
+	// source must not set it either (root may set it on any file).
+	if (fd >= 0 && cfg_.noatime) {
+		int fl = ::fcntl(fd, F_GETFL);
+		if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NOATIME) != 0) {
+			int e = errno;
+			::close(fd);
+			errno = e;
+			return -1;
+		}
+	}
+	return fd;
+}
+
 fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &in, int path_fd,
 			      int flags, const struct stat *st, fuse::OpenFile &out)
 {
 	// Reopening the O_PATH fd through /proc: the object is the one we
 	// resolved without following links, so O_NOFOLLOW is already honoured.
-	ProcPath proc(path_fd);
-	// -o noatime: the kernel skips atime on the mount, and our reads of the
-	// source must not set it either (we are root: O_NOATIME is allowed).
-	const int noatime = cfg_.noatime ? O_NOATIME : 0;
-	int fd = ::open(proc.c_str(), backing_flags(flags, writeback_) | noatime);
+	int fd = open_as_caller(req, path_fd, flags);
 	if (fd < 0)
 		return errno;
 	struct stat now;
@@ -244,10 +278,14 @@ fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view n
 	return e;
 }
 
-fuse::Errno AtomFs::open_dir(int path_fd, fuse::OpenFile &out)
+// As the caller, for the reason open_as_caller() gives: listing needs read
+// access the source may have taken away since the kernel's check.
+fuse::Errno AtomFs::open_dir(const Request &req, int path_fd, fuse::OpenFile &out)
 {
 	ProcPath proc(path_fd);
-	int fd = ::open(proc.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = as_caller(req.caller, as_root_, [&] {
+		return ::open(proc.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	});
 	if (fd < 0)
 		return errno;
 	auto h = std::make_shared<DirHandle>();
@@ -363,7 +401,7 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		if (S_ISREG(st.st_mode))
 			err = open_file(req, in, probe, flags, &st, out.file.emplace());
 		else if (S_ISDIR(st.st_mode))
-			err = open_dir(probe, out.file.emplace());
+			err = open_dir(req, probe, out.file.emplace());
 		::close(probe);
 		if (err) {
 			out.file.reset();

@@ -223,10 +223,33 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	int ffd = h ? h->fd : -1;
 	ProcPath proc(fd.get());
 	std::uint32_t v = in.valid;
+	// Every change is made as the caller (creds.h): with default_permissions
+	// the kernel judged ownership and write access from attributes it may
+	// have cached for a second while the source changed (chown, chmod,
+	// setfacl there), so the backing filesystem judges again. Except the
+	// kernel's own mtime update of --writeback (flushed as whoever closes
+	// the file, who need not own it). Set-ID files are changed with all the
+	// caller's groups: the backing filesystem drops set-group-ID for a
+	// caller outside the file's group, without an error to retry on.
+	const bool kernel_mtime =
+		writeback_ && (v & fuse::kSetattrMtime) &&
+		!(v & (fuse::kSetattrMode | fuse::kSetattrUid | fuse::kSetattrGid |
+		       fuse::kSetattrSize | fuse::kSetattrAtime | fuse::kSetattrAtimeNow |
+		       fuse::kSetattrMtimeNow));
+	const bool caller = as_root_ && !kernel_mtime;
+	struct stat before;
+	const bool setid = caller && inode->is_reg() &&
+			   (::fstatat(fd.get(), "", &before, AT_EMPTY_PATH) != 0 ||
+			    (before.st_mode & (S_ISUID | S_ISGID)));
 
 	if (v & fuse::kSetattrMode) {
-		int r = ffd >= 0 ? ::fchmod(ffd, in.attr.st_mode & 07777)
-				 : ::fchmodat(AT_FDCWD, proc.c_str(), in.attr.st_mode & 07777, 0);
+		const mode_t m = in.attr.st_mode & 07777;
+		int r = as_caller(
+			req.caller, caller,
+			[&] {
+				return ffd >= 0 ? ::fchmod(ffd, m) : ::fchmodat(AT_FDCWD, proc.c_str(), m, 0);
+			},
+			setid || (m & S_ISGID));
 		if (r != 0)
 			return errno;
 	}
@@ -248,14 +271,25 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	if (v & (fuse::kSetattrUid | fuse::kSetattrGid)) {
 		uid_t uid = (v & fuse::kSetattrUid) ? in.attr.st_uid : (uid_t)-1;
 		gid_t gid = (v & fuse::kSetattrGid) ? in.attr.st_gid : (gid_t)-1;
-		if (::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+		if (as_caller(
+			    req.caller, caller,
+			    [&] {
+				    return ::fchownat(fd.get(), "", uid, gid,
+						      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+			    },
+			    setid) != 0)
 			return errno;
 	}
 	if (v & fuse::kSetattrSize) {
 		if (!inode->is_reg())
 			return inode->is_dir() ? EISDIR : EINVAL;
-		int r = (h && h->writable) ? ::ftruncate(ffd, in.attr.st_size)
-					   : ::truncate(proc.c_str(), in.attr.st_size);
+		// An open file's own truncate needs no access beyond its open.
+		int r = (h && h->writable)
+				? ::ftruncate(ffd, in.attr.st_size)
+				: as_caller(
+					  req.caller, caller,
+					  [&] { return ::truncate(proc.c_str(), in.attr.st_size); },
+					  setid);
 		if (r != 0)
 			return errno;
 	}
@@ -271,13 +305,13 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (v & fuse::kSetattrMtime)
 			ts[1] = in.attr.st_mtim;
-		int r;
-		if (ffd >= 0)
-			r = ::futimens(ffd, ts);
-		else if (inode->is_symlink())
-			r = ::utimensat(fd.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-		else
-			r = ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
+		int r = as_caller(req.caller, caller, [&] {
+			if (ffd >= 0)
+				return ::futimens(ffd, ts);
+			if (inode->is_symlink())
+				return ::utimensat(fd.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+			return ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
+		});
 		if (r != 0)
 			return errno;
 	}
@@ -379,7 +413,11 @@ void AtomFs::pin_victim(int parent_fd, const char *name, bool is_dir)
 		table_.pin(in);
 }
 
-fuse::Errno AtomFs::unlink(const Request &, NodeId parent, std::string_view name)
+// unlink, rmdir and rename run as the caller: the backing filesystem then
+// judges write and search access to the directories, and the sticky bit,
+// against their current modes, owners and ACLs, not against the
+// attributes the kernel's default_permissions check may have cached.
+fuse::Errno AtomFs::unlink(const Request &req, NodeId parent, std::string_view name)
 {
 	charge_latency();
 	Name n(name);
@@ -388,12 +426,12 @@ fuse::Errno AtomFs::unlink(const Request &, NodeId parent, std::string_view name
 	if (Errno e = parent_dir(parent, n, p, pfd))
 		return e;
 	pin_victim(pfd.get(), n.c_str(), false);
-	if (::unlinkat(pfd.get(), n.c_str(), 0) != 0)
+	if (as_caller(req.caller, as_root_, [&] { return ::unlinkat(pfd.get(), n.c_str(), 0); }) != 0)
 		return errno;
 	return 0;
 }
 
-fuse::Errno AtomFs::rmdir(const Request &, NodeId parent, std::string_view name)
+fuse::Errno AtomFs::rmdir(const Request &req, NodeId parent, std::string_view name)
 {
 	charge_latency();
 	Name n(name);
@@ -402,12 +440,13 @@ fuse::Errno AtomFs::rmdir(const Request &, NodeId parent, std::string_view name)
 	if (Errno e = parent_dir(parent, n, p, pfd))
 		return e;
 	pin_victim(pfd.get(), n.c_str(), true);
-	if (::unlinkat(pfd.get(), n.c_str(), AT_REMOVEDIR) != 0)
+	if (as_caller(req.caller, as_root_,
+		      [&] { return ::unlinkat(pfd.get(), n.c_str(), AT_REMOVEDIR); }) != 0)
 		return errno;
 	return 0;
 }
 
-fuse::Errno AtomFs::rename(const Request &, NodeId parent, std::string_view name,
+fuse::Errno AtomFs::rename(const Request &req, NodeId parent, std::string_view name,
 			   NodeId new_parent, std::string_view new_name, std::uint32_t flags)
 {
 	charge_latency();
@@ -427,7 +466,9 @@ fuse::Errno AtomFs::rename(const Request &, NodeId parent, std::string_view name
 		return e;
 	if (!(flags & (RENAME_NOREPLACE | RENAME_EXCHANGE)))
 		pin_victim(npfd.get(), nn.c_str(), false);
-	if (::renameat2(pfd.get(), n.c_str(), npfd.get(), nn.c_str(), flags) != 0)
+	if (as_caller(req.caller, as_root_, [&] {
+		    return ::renameat2(pfd.get(), n.c_str(), npfd.get(), nn.c_str(), flags);
+	    }) != 0)
 		return errno;
 	return 0;
 }

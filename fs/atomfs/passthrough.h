@@ -211,7 +211,8 @@ private:
 			    int flags);
 	Errno open_file(const Request &, const std::shared_ptr<Inode> &in, int path_fd, int flags,
 			const struct stat *st, fuse::OpenFile &out);
-	Errno open_dir(int path_fd, fuse::OpenFile &out);
+	Errno open_dir(const Request &, int path_fd, fuse::OpenFile &out);
+	int open_as_caller(const Request &, int path_fd, int flags);
 	std::uint32_t open_reply_flags(Inode &in, int flags, const struct stat &st);
 	void pin_victim(int parent_fd, const char *name, bool is_dir);
 	Errno handle_fd(std::uint64_t fh, std::shared_ptr<FileHandle> &h);

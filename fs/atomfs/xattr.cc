@@ -51,6 +51,16 @@ static bool kernel_checked(std::string_view name)
 	       name == "system.posix_acl_default";
 }
 
+// user.* is judged by the file's mode and ACL (read access to get, write
+// access to set and remove, the owner in a sticky directory), which the
+// kernel checked on attributes it may have cached while the source
+// changed: those calls run as the caller too (creds.h), with its
+// capabilities as setfsuid leaves them (none of the filesystem ones).
+static bool by_file_access(std::string_view name)
+{
+	return name.starts_with("user.");
+}
+
 fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<const std::byte> value, int flags)
 {
@@ -76,7 +86,11 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	if (kill && ::chmod(proc.c_str(), st.st_mode & 07777 & ~S_ISGID) != 0)
 		return errno;
 	int r;
-	{
+	if (by_file_access(name)) {
+		r = as_caller(req.caller, as_root_, [&] {
+			return ::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags);
+		});
+	} else {
 		const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
 		ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
 		r = ::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags);
@@ -90,7 +104,7 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	return 0;
 }
 
-fuse::Errno AtomFs::getxattr(const Request &, NodeId node, std::string_view name,
+fuse::Errno AtomFs::getxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<std::byte> buf, std::size_t &len)
 {
 	charge_latency();
@@ -102,7 +116,9 @@ fuse::Errno AtomFs::getxattr(const Request &, NodeId node, std::string_view name
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	ssize_t n = ::getxattr(proc.c_str(), xn.buf, buf.data(), buf.size());
+	ssize_t n = as_caller(req.caller, as_root_ && by_file_access(name), [&] {
+		return ::getxattr(proc.c_str(), xn.buf, buf.data(), buf.size());
+	});
 	if (n < 0)
 		return errno;
 	len = n;
@@ -136,6 +152,11 @@ fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_vie
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
+	if (by_file_access(name))
+		return as_caller(req.caller, as_root_,
+				 [&] { return ::removexattr(proc.c_str(), xn.buf); }) != 0
+			       ? errno
+			       : 0;
 	const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
 	ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
 	if (::removexattr(proc.c_str(), xn.buf) != 0)
