@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Access changed in the source behind the kernel's cached attributes.
+
+  stale.py NATIVE SOURCE MOUNT USER...      (as root)
+
+SOURCE is served at MOUNT (-o allow_other, the default 1 s timeouts);
+NATIVE is a directory outside it. For every case and every USER (a user
+name, or "root") a fresh copy of the case is built under NATIVE/USER/CASE
+and SOURCE/USER/CASE, then one child process, as the user:
+  1. stats the case's paths through MOUNT and asks access(R_OK) of them,
+     so that the kernel holds their attributes and ACLs as they are now;
+  2. waits while root changes both copies directly (chmod, chown,
+     setfacl): the kernel is not told, and keeps what it cached for up to
+     a second;
+  3. at once does the operation through MOUNT, then on NATIVE.
+Steps 1-3 take milliseconds, far inside the timeout, so the kernel's own
+check (default_permissions) sees the old access: only the server, judging
+the caller against the source as it is now, gives the native answer.
+Each line is "USER CASE: native OUTCOME mount OUTCOME"; the driver
+compares the two.
+"""
+import errno
+import grp
+import json
+import os
+import pwd
+import subprocess
+import sys
+
+
+def outcome(fn):
+    try:
+        r = fn()
+        return "OK" if r is None else "OK " + str(r)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def write(path, data, mode, uid=0, gid=0):
+    with open(path, "w") as f:
+        f.write(data)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def mkdir(path, mode, uid=0, gid=0):
+    os.mkdir(path)
+    os.chown(path, uid, gid)
+    os.chmod(path, mode)
+
+
+def read(path):
+    with open(path) as f:
+        return f.read().strip().replace(" ", "_")
+
+
+def open_close(path, flags):
+    os.close(os.open(path, flags))
+
+
+class Ids:
+    def __init__(self, group):
+        self.u = {n: pwd.getpwnam(n).pw_uid for n in ("atfs-u1", "atfs-u2", "atfs-u3")}
+        self.g = grp.getgrnam(group).gr_gid
+
+
+# Each case: (name, setup(dir, ids), prime paths, change(dir, ids), act(dir)).
+# Paths are relative to the case's directory; the setups give "other"
+# (atfs-u3), the group member (atfs-u2) and the owner (atfs-u1) access
+# that the change then takes away. Nothing is granted: a grant the kernel
+# has not seen yet is refused by the kernel's check (stale but safe).
+def cases(ids):
+    u1, u2, u3, g = ids.u["atfs-u1"], ids.u["atfs-u2"], ids.u["atfs-u3"], ids.g
+
+    def setfacl(*args):
+        subprocess.run(["setfacl", *args], check=True)
+
+    c = []
+
+    def case(name, setup, prime, change, act):
+        c.append((name, setup, prime, change, act))
+
+    # Opens (FUSE_OPEN): read and write access revoked by mode, owner, ACL.
+    case("read-chmod-600",
+         lambda d: write(f"{d}/f", "data\n", 0o644), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o600),
+         lambda d: read(f"{d}/f"))
+    case("write-chmod-644",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: open_close(f"{d}/f", os.O_WRONLY | os.O_APPEND))
+    case("otrunc-chmod-644",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: open_close(f"{d}/f", os.O_WRONLY | os.O_TRUNC))
+    case("read-chown-away",
+         lambda d: write(f"{d}/f", "data\n", 0o600, u3, g), ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: read(f"{d}/f"))
+    case("read-chgrp-away",
+         lambda d: write(f"{d}/f", "data\n", 0o640, 0, g), ["f"],
+         lambda d: os.chown(f"{d}/f", -1, 0),
+         lambda d: read(f"{d}/f"))
+    case("read-group-only",  # no change: the group member's supplementary group
+         lambda d: write(f"{d}/f", "data\n", 0o640, 0, g), ["f"],
+         lambda d: None,
+         lambda d: read(f"{d}/f"))
+    case("read-acl-removed",
+         lambda d: (write(f"{d}/f", "data\n", 0o640), setfacl("-m", f"u:{u3}:r", f"{d}/f")),
+         ["f"],
+         lambda d: setfacl("-x", f"u:{u3}", f"{d}/f"),
+         lambda d: read(f"{d}/f"))
+    case("write-acl-denied",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: setfacl("-m", f"u:{u3}:r,u:{u2}:r,u:{u1}:r,m::rw", f"{d}/f"),
+         lambda d: open_close(f"{d}/f", os.O_WRONLY))
+    case("listdir-chmod-711",
+         lambda d: (mkdir(f"{d}/dir", 0o755), write(f"{d}/dir/f", "x\n", 0o644)), ["dir"],
+         lambda d: os.chmod(f"{d}/dir", 0o711),
+         lambda d: sorted(os.listdir(f"{d}/dir")))
+    # setattr: truncate, chmod, utimes.
+    case("truncate-chmod-644",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: os.truncate(f"{d}/f", 1))
+    case("chmod-chown-away",
+         lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: os.chmod(f"{d}/f", 0o666))
+    case("utime-now-chmod-644",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: os.utime(f"{d}/f"))
+    case("utime-set-chown-away",
+         lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: os.utime(f"{d}/f", (1000000000, 1000000000)))
+    # Names: rename, unlink, rmdir in directories whose write access went.
+    for op, act in (("rename", lambda d: os.rename(f"{d}/dir/a", f"{d}/dir/b")),
+                    ("unlink", lambda d: os.unlink(f"{d}/dir/a")),
+                    ("rmdir", lambda d: os.rmdir(f"{d}/dir/sub"))):
+        case(f"{op}-chmod-755",
+             lambda d: (mkdir(f"{d}/dir", 0o777), write(f"{d}/dir/a", "a\n", 0o644),
+                        mkdir(f"{d}/dir/sub", 0o755)),
+             ["dir", "dir/a", "dir/sub"],
+             lambda d: os.chmod(f"{d}/dir", 0o755), act)
+    case("rename-into-chmod-755",
+         lambda d: (mkdir(f"{d}/from", 0o777), write(f"{d}/from/a", "a\n", 0o666),
+                    mkdir(f"{d}/to", 0o777)),
+         ["from", "from/a", "to"],
+         lambda d: os.chmod(f"{d}/to", 0o755),
+         lambda d: os.rename(f"{d}/from/a", f"{d}/to/a"))
+    case("unlink-acl-removed",
+         lambda d: (mkdir(f"{d}/dir", 0o755), write(f"{d}/dir/a", "a\n", 0o644),
+                    setfacl("-m", f"u:{u3}:rwx,g:{g}:rwx", f"{d}/dir")),
+         ["dir", "dir/a"],
+         lambda d: setfacl("-x", f"u:{u3}", "-x", f"g:{g}", f"{d}/dir"),
+         lambda d: os.unlink(f"{d}/dir/a"))
+    # Sticky directory: the victim's owner changed behind the cache.
+    case("sticky-unlink-chown-away",
+         lambda d: (mkdir(f"{d}/dir", 0o1777), write(f"{d}/dir/a", "a\n", 0o666, u3, g)),
+         ["dir", "dir/a"],
+         lambda d: os.chown(f"{d}/dir/a", 0, -1),
+         lambda d: os.unlink(f"{d}/dir/a"))
+    case("sticky-rename-chown-away",
+         lambda d: (mkdir(f"{d}/dir", 0o1777), write(f"{d}/dir/a", "a\n", 0o666, u3, g)),
+         ["dir", "dir/a"],
+         lambda d: os.chown(f"{d}/dir/a", 0, -1),
+         lambda d: os.rename(f"{d}/dir/a", f"{d}/dir/b"))
+    # user.* extended attributes.
+    case("setxattr-chmod-644",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: os.setxattr(f"{d}/f", "user.x", b"1"))
+    case("removexattr-chmod-644",
+         lambda d: (write(f"{d}/f", "data\n", 0o666), os.setxattr(f"{d}/f", "user.x", b"1")),
+         ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o644),
+         lambda d: os.removexattr(f"{d}/f", "user.x"))
+    case("getxattr-chmod-600",
+         lambda d: (write(f"{d}/f", "data\n", 0o644), os.setxattr(f"{d}/f", "user.x", b"1")),
+         ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o600),
+         lambda d: os.getxattr(f"{d}/f", "user.x").decode())
+    return c
+
+
+def user_ids(name):
+    if name == "root":
+        return 0, 0, []
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid, os.getgrouplist(name, pw.pw_gid)
+
+
+def run_case(user, case, native, source, mount):
+    name, setup, prime, change, act = case
+    dirs = {k: os.path.join(top, user, name) for k, top in
+            (("native", native), ("source", source), ("mount", mount))}
+    for k in ("native", "source"):
+        os.makedirs(dirs[k], mode=0o755)
+        setup(dirs[k])
+    uid, gid, groups = user_ids(user)
+    primed_r, primed_w = os.pipe()
+    go_r, go_w = os.pipe()
+    res_r, res_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.setgroups(groups)
+            os.setgid(gid)
+            os.setuid(uid)
+            for p in prime:  # attributes, and with access() the ACLs
+                os.stat(os.path.join(dirs["mount"], p))
+                os.access(os.path.join(dirs["mount"], p), os.R_OK)
+            os.write(primed_w, b"p")
+            os.read(go_r, 1)
+            m = outcome(lambda: act(dirs["mount"]))
+            n = outcome(lambda: act(dirs["native"]))
+            os.write(res_w, json.dumps([n, m]).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(primed_w)
+    os.close(res_w)
+    ok = os.read(primed_r, 1) == b"p"
+    if ok:
+        for k in ("native", "source"):
+            change(dirs[k])
+    os.write(go_w, b"g")
+    data = b""
+    while chunk := os.read(res_r, 4096):
+        data += chunk
+    os.waitpid(pid, 0)
+    for fd in (primed_r, go_r, go_w, res_r):
+        os.close(fd)
+    if not ok or not data:
+        return "ERROR", "ERROR"
+    return tuple(json.loads(data))
+
+
+def main():
+    native, source, mount, *users = sys.argv[1:]
+    ids = Ids("atfs-g")
+    for user in users:
+        for case in cases(ids):
+            n, m = run_case(user, case, native, source, mount)
+            print(f"{user} {case[0]}: native {n} mount {m}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
