@@ -32,8 +32,6 @@ std::atomic<SessionImpl *> g_signal_session{nullptr};
 // The worker whose thread is serving a request, if this thread is one.
 thread_local Worker *t_serving = nullptr;
 
-void on_wake_signal(int) {} // only interrupts a blocking read
-
 void on_stats_signal(int)
 {
 	int saved = errno;
@@ -174,7 +172,8 @@ int SessionImpl::run()
 	sigdelset(&all, wake_signal());
 	for (int s : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP})
 		sigdelset(&all, s);
-	install_handler(wake_signal(), on_wake_signal);
+	// No handler for the wake-up signal yet: stop_workers() and the waits
+	// install one (arm_interrupt_signal) only when they must interrupt.
 	if (opts_.stats_signal) {
 		install_handler(SIGUSR1, on_stats_signal);
 		g_signal_session.store(this);
@@ -249,6 +248,7 @@ void SessionImpl::stop_workers()
 		for (auto &w : workers_) {
 			if (!w->done.load()) {
 				all_done = false;
+				arm_interrupt_signal(wake_signal());
 				pthread_kill(w->thread.native_handle(), wake_signal());
 			}
 		}
@@ -480,7 +480,7 @@ int SessionImpl::open_backing(int fd) { return transport_->backing_open(fd); }
 
 void SessionImpl::close_backing(int backing_id) { transport_->backing_close(backing_id); }
 
-std::string SessionImpl::stats_json() const { return stats_.json(fs_.stats_json_fields()); }
+std::string SessionImpl::stats_json() const { return stats().json(fs_.stats_json_fields()); }
 
 // The stats file is replaced atomically (write + rename), so a reader never
 // sees half of it. Without a path, SIGUSR1 prints the JSON to stderr (and

@@ -94,6 +94,7 @@ public:
 	int open_backing(int fd) override;
 	void close_backing(int backing_id) override;
 	const ConnectionInfo &connection() const override { return conn_; }
+	SessionStats stats() const override { return stats_.snapshot(); }
 	std::string stats_json() const override;
 
 	void set_mount(const MountHandle &m) { mount_ = m; mounted_ = true; }

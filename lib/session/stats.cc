@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "session/stats.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 
@@ -22,48 +23,55 @@ StatsShard &Stats::new_shard()
 	return shards_.emplace_back();
 }
 
-Stats::Summary Stats::summary(std::uint32_t slot) const
+SessionStats Stats::snapshot() const
 {
-	Summary out;
+	SessionStats out;
+	std::array<RequestStats, kOpcodeSlots> sum{};
 	std::lock_guard<std::mutex> lock(mu_);
 	for (const StatsShard &sh : shards_) {
-		const OpcodeStats &s = sh.ops_[slot];
-		out.count += s.count.load(std::memory_order_relaxed);
-		out.errors += s.errors.load(std::memory_order_relaxed);
-		out.total_ns += s.total_ns.load(std::memory_order_relaxed);
-		std::uint64_t m = s.max_ns.load(std::memory_order_relaxed);
-		if (m > out.max_ns)
-			out.max_ns = m;
-		for (unsigned i = 0; i < kLatencyBuckets; i++)
-			out.buckets[i] += s.buckets[i].load(std::memory_order_relaxed);
+		out.malformed += sh.malformed_.load(std::memory_order_relaxed);
+		for (std::uint32_t slot = 0; slot < kOpcodeSlots; slot++) {
+			const OpcodeStats &s = sh.ops_[slot];
+			RequestStats &r = sum[slot];
+			r.count += s.count.load(std::memory_order_relaxed);
+			r.errors += s.errors.load(std::memory_order_relaxed);
+			r.total_ns += s.total_ns.load(std::memory_order_relaxed);
+			r.max_ns = std::max(r.max_ns, s.max_ns.load(std::memory_order_relaxed));
+			for (unsigned i = 0; i < kLatencyBuckets; i++)
+				r.latency_buckets[i] += s.buckets[i].load(std::memory_order_relaxed);
+		}
+	}
+	for (std::uint32_t slot = 0; slot < kOpcodeSlots; slot++) {
+		if (!sum[slot].count)
+			continue;
+		sum[slot].opcode = slot;
+		sum[slot].name = slot ? opcode_name(slot) : "UNKNOWN";
+		out.requests.push_back(sum[slot]);
 	}
 	return out;
 }
 
-std::uint64_t Stats::malformed() const
+std::uint64_t RequestStats::timed() const
 {
 	std::uint64_t n = 0;
-	std::lock_guard<std::mutex> lock(mu_);
-	for (const StatsShard &sh : shards_)
-		n += sh.malformed_.load(std::memory_order_relaxed);
+	for (std::uint64_t b : latency_buckets)
+		n += b;
 	return n;
 }
 
 // The upper edge of the bucket that holds the p-th percentile: an upper
 // bound within a factor of two, which is what a log histogram can promise.
-double Stats::Summary::percentile_us(double p) const
+double RequestStats::percentile_us(double p) const
 {
-	std::uint64_t timed = 0;
-	for (std::uint64_t b : buckets)
-		timed += b;
-	if (!timed)
+	std::uint64_t all = timed();
+	if (!all)
 		return 0;
-	auto rank = static_cast<std::uint64_t>(p * static_cast<double>(timed) + 0.999999);
+	auto rank = static_cast<std::uint64_t>(p * static_cast<double>(all) + 0.999999);
 	if (rank == 0)
 		rank = 1;
 	std::uint64_t seen = 0;
 	for (unsigned i = 0; i < kLatencyBuckets; i++) {
-		seen += buckets[i];
+		seen += latency_buckets[i];
 		if (seen >= rank) {
 			double upper_ns = static_cast<double>(std::uint64_t{2} << i);
 			double max_us = static_cast<double>(max_ns) / 1000.0;
@@ -74,27 +82,36 @@ double Stats::Summary::percentile_us(double p) const
 	return static_cast<double>(max_ns) / 1000.0;
 }
 
-std::string Stats::json(const std::string &fs_fields) const
+const RequestStats *SessionStats::find(std::string_view name) const
 {
-	std::string requests, errors, latency;
+	for (const RequestStats &r : requests)
+		if (r.name == name)
+			return &r;
+	return nullptr;
+}
+
+std::uint64_t SessionStats::count(std::string_view name) const
+{
+	const RequestStats *r = find(name);
+	return r ? r->count : 0;
+}
+
+std::string SessionStats::json(std::string_view fs_fields) const
+{
+	std::string req, errors, latency;
 	char buf[256];
-	for (std::uint32_t slot = 0; slot < kOpcodeSlots; slot++) {
-		Summary s = summary(slot);
-		if (!s.count)
-			continue;
-		std::string_view name = slot ? opcode_name(slot) : "UNKNOWN";
-		std::snprintf(buf, sizeof(buf), "%s\"%.*s\":%llu", requests.empty() ? "" : ",",
+	for (const RequestStats &s : requests) {
+		const std::string_view name = s.name;
+		std::snprintf(buf, sizeof(buf), "%s\"%.*s\":%llu", req.empty() ? "" : ",",
 			      (int)name.size(), name.data(), (unsigned long long)s.count);
-		requests += buf;
+		req += buf;
 		if (s.errors) {
 			std::snprintf(buf, sizeof(buf), "%s\"%.*s\":%llu",
 				      errors.empty() ? "" : ",", (int)name.size(), name.data(),
 				      (unsigned long long)s.errors);
 			errors += buf;
 		}
-		std::uint64_t timed = 0;
-		for (std::uint64_t b : s.buckets)
-			timed += b;
+		std::uint64_t timed = s.timed();
 		if (!timed)
 			continue;
 		std::snprintf(buf, sizeof(buf),
@@ -107,11 +124,11 @@ std::string Stats::json(const std::string &fs_fields) const
 			      static_cast<double>(s.max_ns) / 1000.0);
 		latency += buf;
 	}
-	std::string out = "{\"requests\":{" + requests + "},\n\"errors\":{" + errors +
+	std::string out = "{\"requests\":{" + req + "},\n\"errors\":{" + errors +
 			  "},\n\"latency_us\":{" + latency + "},\n\"malformed\":" +
-			  std::to_string(malformed());
+			  std::to_string(malformed);
 	if (!fs_fields.empty())
-		out += ",\n\"fs\":{" + fs_fields + "}";
+		out += ",\n\"fs\":{" + std::string(fs_fields) + "}";
 	out += "}\n";
 	return out;
 }

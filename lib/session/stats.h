@@ -12,6 +12,8 @@
 
 #include "session/opcodes.h"
 
+#include <atomfs/fuse/stats.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -22,7 +24,7 @@
 namespace atomfs::fuse {
 
 // Latency buckets: bucket i counts requests that took [2^i, 2^(i+1)) ns.
-inline constexpr unsigned kLatencyBuckets = 40;
+inline constexpr unsigned kLatencyBuckets = RequestStats::kLatencyBuckets;
 
 struct OpcodeStats {
 	std::atomic<std::uint64_t> count{0};
@@ -57,18 +59,9 @@ public:
 	// A shard for a new worker; shards live as long as the Stats.
 	StatsShard &new_shard();
 
-	struct Summary {
-		std::uint64_t count = 0, errors = 0, total_ns = 0, max_ns = 0;
-		std::array<std::uint64_t, kLatencyBuckets> buckets{};
-		double percentile_us(double p) const;
-	};
-	Summary summary(std::uint32_t slot) const;
-	std::uint64_t malformed() const;
-
-	// {"requests":{"LOOKUP":3,...},"errors":{...},"latency_us":{...},
-	//  "malformed":0[,"fs":{fs_fields}]}: "requests" and "errors" are
-	// flat objects of non-zero counters so that shell tools can read them.
-	std::string json(const std::string &fs_fields) const;
+	// The shards summed: what Session::stats() returns (and the JSON
+	// is written from).
+	SessionStats snapshot() const;
 
 private:
 	mutable std::mutex mu_; // guards shards_ (the list), never the counters

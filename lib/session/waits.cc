@@ -16,7 +16,21 @@ constexpr std::size_t kEarlyInterrupts = 64;
 // signalling then.
 constexpr int kInterruptSignals = 200;
 
+void on_interrupt_signal(int) {} // only interrupts a blocking call
+
 } // namespace
+
+void arm_interrupt_signal(int sig)
+{
+	struct sigaction old {};
+	if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == on_interrupt_signal)
+		return;
+	struct sigaction sa {};
+	sa.sa_handler = on_interrupt_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; // no SA_RESTART: the blocked call must return EINTR
+	::sigaction(sig, &sa, nullptr);
+}
 
 void Waits::reap_locked()
 {
@@ -83,6 +97,7 @@ void Waits::interrupt(std::uint64_t unique)
 			if ((*it)->finished)
 				return;
 			(*it)->interrupted = true;
+			arm_interrupt_signal(signal_);
 			pthread_kill((*it)->thread.native_handle(), signal_);
 		}
 		std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -99,6 +114,7 @@ void Waits::stop()
 			if (!w->finished) {
 				running = true;
 				w->interrupted = true;
+				arm_interrupt_signal(signal_);
 				pthread_kill(w->thread.native_handle(), signal_);
 			}
 		}

@@ -23,6 +23,13 @@
 
 namespace atomfs::fuse {
 
+// Makes `sig` interrupt a blocking system call of the thread it is sent to
+// (pthread_kill) instead of ending the process: installs a no-op handler,
+// without SA_RESTART, unless it is installed already. Called just before
+// the session first has to interrupt one of its own threads, so a session
+// that never must leaves the process's signal handlers as they were.
+void arm_interrupt_signal(int sig);
+
 class Waits {
 public:
 	explicit Waits(int signal) : signal_(signal) {}

@@ -122,6 +122,82 @@ TEST(FuseStats, NoSigusr1HandlerUnlessAsked)
 	::signal(SIGUSR1, SIG_DFL);
 }
 
+// No handler for the wake-up signal either while serving: the session only
+// installs it when it must interrupt one of its own threads.
+TEST(FuseStats, NoWakeSignalHandlerWhileServing)
+{
+	::signal(SIGRTMIN + 4, SIG_DFL);
+	TestFs fs;
+	SessionOptions opts;
+	opts.threads = 3;
+	FakeKernel k(fs, opts);
+	ASSERT_EQ(k.init().error, 0);
+	ASSERT_EQ(lookup(k, 1, "file").error, 0);
+	struct sigaction sa {};
+	::sigaction(SIGRTMIN + 4, nullptr, &sa);
+	EXPECT_EQ(sa.sa_handler, SIG_DFL);
+}
+
+// The counters as data: the same numbers as the JSON, which is written
+// from them.
+TEST(FuseStats, StatsAsData)
+{
+	TestFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(lookup(k, 1, "file").error, 0);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(lookup(k, 1, "nope").error, -ENOENT);
+	ASSERT_EQ(k.call(FUSE_LOOKUP, 1, {FakeKernel::arg(std::string("x"))}).error, -EINVAL);
+	ASSERT_EQ(k.call(200, 1).error, -ENOSYS);
+	fuse_getattr_in g{};
+	ASSERT_EQ(k.call(FUSE_GETATTR, 1, {FakeKernel::arg(g)}).error, 0);
+
+	const SessionStats st = k.session().stats();
+	ASSERT_EQ(st.requests.size(), 4u); // UNKNOWN, LOOKUP, GETATTR, INIT by opcode
+	EXPECT_EQ(st.requests[0].name, "UNKNOWN");
+	EXPECT_EQ(st.requests[0].opcode, 0u);
+	EXPECT_EQ(st.requests[1].opcode, FUSE_LOOKUP);
+	EXPECT_EQ(st.requests[2].opcode, FUSE_GETATTR);
+	EXPECT_EQ(st.requests[3].opcode, FUSE_INIT);
+	EXPECT_EQ(st.count("LOOKUP"), 7u);
+	EXPECT_EQ(st.find("LOOKUP")->errors, 3u); // two ENOENT, one malformed
+	EXPECT_EQ(st.count("GETATTR"), 1u);
+	EXPECT_EQ(st.count("OPEN"), 0u);
+	EXPECT_EQ(st.find("OPEN"), nullptr);
+	EXPECT_EQ(st.malformed, 1u);
+	const RequestStats &l = *st.find("LOOKUP");
+	EXPECT_EQ(l.timed(), 7u); // every LOOKUP was answered
+	EXPECT_GE(l.total_ns, l.max_ns);
+	EXPECT_GT(l.max_ns, 0u);
+	EXPECT_LE(l.percentile_us(0.5), l.percentile_us(0.99));
+	EXPECT_LE(l.percentile_us(0.99), static_cast<double>(l.max_ns) / 1000.0);
+
+	const std::string json = st.json();
+	EXPECT_EQ(flat_object(json, "requests"),
+		  (Counts{{"INIT", 1}, {"LOOKUP", 7}, {"GETATTR", 1}, {"UNKNOWN", 1}}));
+	EXPECT_EQ(flat_object(json, "errors"), (Counts{{"LOOKUP", 3}, {"UNKNOWN", 1}}));
+	EXPECT_EQ(json_number(json, "malformed"), 1);
+	// No request since: the session's JSON is the same text.
+	EXPECT_EQ(k.session().stats_json(), json);
+}
+
+// A histogram's percentiles are the upper edges of its buckets, capped at
+// the maximum seen.
+TEST(FuseStats, PercentilesFromTheHistogram)
+{
+	RequestStats r;
+	EXPECT_EQ(r.percentile_us(0.5), 0.0);
+	r.latency_buckets[10] = 99; // [1024, 2048) ns
+	r.latency_buckets[20] = 1;  // [~1 ms, ~2 ms)
+	r.max_ns = 1'500'000;
+	EXPECT_EQ(r.timed(), 100u);
+	EXPECT_DOUBLE_EQ(r.percentile_us(0.50), 2.048);
+	EXPECT_DOUBLE_EQ(r.percentile_us(0.99), 2.048);
+	EXPECT_DOUBLE_EQ(r.percentile_us(1.0), 1500.0); // 2097.152 capped at max
+}
+
 TEST(FuseStats, CountsAreExactAcrossWorkers)
 {
 	TestFs fs;

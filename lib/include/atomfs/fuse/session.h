@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomfs/fuse/filesystem.h>
+#include <atomfs/fuse/stats.h>
 
 #include <cstdint>
 #include <functional>
@@ -88,7 +89,12 @@ public:
 	// -u, DESTROY) or exit() is called (SIGINT/SIGTERM handlers call it);
 	// then unmounts if still mounted. Returns 0 on a clean end.
 	virtual int run() = 0;
-	// Async-signal-safe: ask run() to unmount and return.
+	// Stops the session: run() detaches the mount (lazily: open files stay
+	// usable until closed, new opens see the directory under it), lets the
+	// requests in flight be answered, calls Filesystem::destroy() and
+	// returns 0. Returns at once; safe from any thread, also while run()
+	// serves, and from a signal handler (async-signal-safe). Called before
+	// run(), run() returns as soon as it starts.
 	virtual void exit() = 0;
 
 	// Notifications to the kernel; safe from any thread.
@@ -117,7 +123,11 @@ public:
 	// What INIT settled (valid once the first request other than INIT runs).
 	virtual const ConnectionInfo &connection() const = 0;
 
-	// Per-opcode counters and latency histograms, exact; as JSON.
+	// Per-opcode counters and latency histograms, exact (stats.h); safe
+	// from any thread at any time.
+	virtual SessionStats stats() const = 0;
+	// The same as JSON (SessionStats::json() with the filesystem's
+	// Filesystem::stats_json_fields()): what --stats files hold.
 	virtual std::string stats_json() const = 0;
 };
 
