@@ -14,6 +14,8 @@ packages=(
 	qemu-system-x86 busybox-static
 	# request counting and benchmark plots
 	bpftrace gnuplot-nox python3
+	# the API reference (ctest lib.doxygen) and the Debian packages
+	doxygen dpkg-dev
 )
 
 missing=()

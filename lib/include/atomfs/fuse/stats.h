@@ -29,8 +29,10 @@ struct RequestStats {
 	std::uint64_t count = 0;
 	/// Of `count`, the requests answered with an error.
 	std::uint64_t errors = 0;
-	/// Sum and maximum of the times from reading a request to its reply.
-	std::uint64_t total_ns = 0, max_ns = 0;
+	/// Sum of the times from reading a request to its reply.
+	std::uint64_t total_ns = 0;
+	/// The longest of them.
+	std::uint64_t max_ns = 0;
 	/// Log-2 histogram of the same times (see kLatencyBuckets).
 	std::array<std::uint64_t, kLatencyBuckets> latency_buckets{};
 
