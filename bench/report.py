@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from summary import find, ratios, reqs  # noqa: E402
 
-ORDER = ["atomfs", "atomfs-old", "atomfs-nopt", "passthrough_ll", "native"]
+ORDER = ["atomfs", "atomfs-old", "atomfs-nopt", "passthrough_ll", "native", "atomfs-fd-fits", "atomfs-fd-tenth"]
 META = ["create", "open-uncached", "open-cached-nocache", "stat-uncached", "stat-nocache",
         "readdir", "unlink"]
 DATA = ["seqwrite", "seqread", "randread-4k"]

@@ -46,7 +46,11 @@ def main():
     ap.add_argument("--data-size", help="bytes for the data workloads, e.g. 1G")
     ap.add_argument("--work", help="scratch directory for sources and mount points")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--only", default="meta,sweep,data,big", help="parts to run")
+    ap.add_argument("--only", default="meta,fdbudget,sweep,data,big", help="parts to run")
+    ap.add_argument("--variants", help="comma-separated variants of the metadata and data "
+                    "runs (default: all)")
+    ap.add_argument("--depths", default="1,3", help="metadata tree depths (1, 3)")
+    ap.add_argument("--threads", default="1,2", help="metadata thread counts")
     ap.add_argument("--no-pin", action="store_true",
                     help="VM: do not keep one-thread runs on vCPU 0 (see Runner.pin)")
     a = ap.parse_args()
@@ -125,9 +129,11 @@ def main():
     try:
         if "meta" in parts:
             for rep in range(reps):
-                for depth in (1, 3):
-                    for threads in (1, 2) if not quick else (1,):
+                for depth in [int(x) for x in a.depths.split(",")]:
+                    for threads in [int(x) for x in a.threads.split(",")] if not quick else (1,):
                         for name, make in variants().items():
+                            if a.variants and name not in a.variants.split(","):
+                                continue
                             attempt(run.metadata_sequence, make, depth, threads, rep, files)
         if "meta" in parts and not tracer:
             # No tracepoint in this kernel: count passthrough_ll's requests from its -d log
@@ -135,6 +141,15 @@ def main():
             for depth in (1, 3):
                 attempt(run.metadata_sequence, variants()["passthrough_ll"], depth, 1, 0,
                         min(files, 100), {"count_pass": True})
+        if "fdbudget" in parts and not quick and os.access(atomfs, os.X_OK):
+            # A tree 10x larger than the server's fd cache against one that fits, side by
+            # side: evicted fds must not make the zero-timeout workloads thrash.
+            small, fits = max(files // 10, 1), files * 2
+            for rep in range(reps):
+                for name, n in (("atomfs-fd-fits", fits), ("atomfs-fd-tenth", small)):
+                    make = variants(["--fd-cache=%d" % n])["atomfs"]
+                    attempt(run.nocache_sequence, _renamed(make, name), files, rep,
+                            {"fd_cache": n})
         if "sweep" in parts and not quick and os.access(atomfs, os.X_OK):
             # Per-op rates do not depend on N; fewer files keep the 1 ms runs short.
             for lat, n in (("0", files), ("100us", min(files, 4000)), ("1ms", min(files, 1000))):
@@ -146,7 +161,7 @@ def main():
             n_rand = 2000 if quick else (20000 if a.env == "host" else 5000)
             for rep in range(reps):
                 for name, make in variants(data=True).items():
-                    if name != "atomfs-old":
+                    if name != "atomfs-old" and (not a.variants or name in a.variants.split(",")):
                         attempt(run.data_sequence, make, rep, size, n_rand)
         if "big" in parts and big and os.access(atomfs, os.X_OK):
             make = variants()["atomfs"]
@@ -178,6 +193,15 @@ def main():
     # Only quick mode fails on counts. Full runs on a shared machine may see a stray
     # directory LOOKUP after someone else's drop_caches; they report it instead.
     return 1 if bad and quick else 0
+
+
+def _renamed(make, name):
+    """The same server factory, recorded under another variant name."""
+    def f():
+        fs = make()
+        fs.name = name
+        return fs
+    return f
 
 
 def _cpu_model():

@@ -147,6 +147,30 @@ class Runner:
         finally:
             fs.umount()
 
+    def nocache_sequence(self, make_fs, files, rep, extra):
+        """The zero-timeout workloads alone (open revalidating a cached name, stat), on a
+        tree created through a caching mount first: with an fd budget below the file
+        count every LOOKUP names an inode whose fd may have been evicted."""
+        ex = dict(extra, depth=1, threads=1, rep=rep, files=files)
+        kw = dict(files=files, depth=1, threads=1)
+        fs = make_fs()
+        self.pin(fs, 1)
+        fs.mount()
+        try:
+            self.driver(fs, "mkdirs", depth=1)
+            self.driver(fs, "create", **kw)
+        finally:
+            fs.umount()
+        fs.mount(nocache=True)
+        try:
+            self.warm_connection(fs)
+            self.warm_dir(fs, 1)
+            self.driver(fs, "open", **kw)  # the names are now cached dentries
+            self.measure(fs, "open-cached-nocache", "open", ex, **kw)
+            self.measure(fs, "stat-nocache", "stat", ex, **kw)
+        finally:
+            fs.umount()
+
     def data_sequence(self, make_fs, rep, size, ops):
         ex = dict(rep=rep, depth=0, threads=1, size=size)
         fs = make_fs()

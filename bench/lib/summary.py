@@ -157,6 +157,10 @@ def targets(doc):
     r = ratio(find(summ, "atomfs", "create"), find(summ, "passthrough_ll", "create"))
     add("create rate at 0 latency, atomfs/passthrough_ll", r, ">= 1.3",
         None if not r else r["median"] >= 1.3, "" if r else na)
+    for wl in ("open-cached-nocache", "stat-nocache"):
+        r = ratio(find(summ, "atomfs-fd-tenth", wl), find(summ, "atomfs-fd-fits", wl))
+        add("%s, fd cache a tenth of the files / fd cache holding them all" % wl, r, ">= 0.5",
+            None if not r else r["median"] >= 0.5, "" if r else "not measured (--only fdbudget)")
     for wl in ("seqread", "seqwrite"):
         r = ratio(find(summ, "atomfs", wl, depth=0), find(summ, "native", wl, depth=0))
         add("%s with passthrough, atomfs/native" % wl, r, ">= 0.9",
