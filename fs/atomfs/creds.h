@@ -331,31 +331,42 @@ inline int kill_suidgid(int fd, const fuse::Caller &c, Fsetid capable = Fsetid::
 // the ioctl) and CAP_DAC_OVERRIDE (the kernel reopens the file per FUSE
 // file with these credentials) stay. Per thread: capset and the raw
 // setgroups/setfsgid syscalls affect only the calling thread.
+// A worker's own capabilities and groups are the same at every
+// registration (whatever changes them, ScopedCreds, restores them before it
+// returns), so they are read once per thread; a thread in no group (root
+// usually is) needs no setgroups. That leaves capset, setfsgid and their
+// undoing around the ioctl.
 class BackingCreds {
 public:
 	BackingCreds()
 	{
-		if (::syscall(SYS_capget, &h_, saved_) != 0)
-			return;
-		__user_cap_data_struct d[2] = {saved_[0], saved_[1]};
+		Saved &s = saved();
+		if (!s.read) {
+			if (::syscall(SYS_capget, &h_, s.caps) != 0)
+				return;
+			long n = ::syscall(SYS_getgroups, kMaxSaved, s.groups);
+			s.ngroups = n >= 0 ? static_cast<int>(n) : -1;
+			s.read = true;
+		}
+		__user_cap_data_struct d[2] = {s.caps[0], s.caps[1]};
 		d[CAP_FSETID / 32].effective &= ~(1u << (CAP_FSETID % 32));
 		if (::syscall(SYS_capset, &h_, d) != 0)
 			return;
 		caps_set_ = true;
-		long n = ::syscall(SYS_getgroups, kMaxSaved, groups_);
-		if (n >= 0 && ::syscall(SYS_setgroups, 0, nullptr) == 0)
-			ngroups_ = static_cast<int>(n);
+		if (s.ngroups > 0 && ::syscall(SYS_setgroups, 0, nullptr) == 0)
+			groups_set_ = true;
 		old_fsgid_ = static_cast<gid_t>(::syscall(SYS_setfsgid, kNoGroup));
 	}
 	~BackingCreds()
 	{
 		if (!caps_set_)
 			return;
+		Saved &s = saved();
 		::syscall(SYS_setfsgid, old_fsgid_);
-		if (ngroups_ >= 0)
-			::syscall(SYS_setgroups, ngroups_, groups_);
+		if (groups_set_)
+			::syscall(SYS_setgroups, s.ngroups, s.groups);
 		__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-		::syscall(SYS_capset, &h, saved_);
+		::syscall(SYS_capset, &h, s.caps);
 	}
 	BackingCreds(const BackingCreds &) = delete;
 	BackingCreds &operator=(const BackingCreds &) = delete;
@@ -364,11 +375,21 @@ private:
 	// A group no file is expected to have: in_group_p() is false for it.
 	static constexpr gid_t kNoGroup = static_cast<gid_t>(-2);
 	static constexpr int kMaxSaved = 64;
+	// The thread's own credentials, read at its first registration.
+	struct Saved {
+		bool read = false;
+		__user_cap_data_struct caps[2]{};
+		int ngroups = -1; // -1: more than kMaxSaved (then never changed)
+		gid_t groups[kMaxSaved];
+	};
+	static Saved &saved()
+	{
+		thread_local Saved s;
+		return s;
+	}
 	__user_cap_header_struct h_{_LINUX_CAPABILITY_VERSION_3, 0};
-	__user_cap_data_struct saved_[2]{};
 	bool caps_set_ = false;
-	int ngroups_ = -1;
-	gid_t groups_[kMaxSaved];
+	bool groups_set_ = false;
 	gid_t old_fsgid_ = 0;
 };
 

@@ -311,10 +311,10 @@ std::shared_ptr<Inode> InodeTable::intern(const struct stat &st, int path_fd, in
 	return ret;
 }
 
-void InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
+std::shared_ptr<Inode> InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
 {
 	if (id == fuse::kRootNodeId)
-		return;
+		return nullptr;
 	std::shared_ptr<Inode> dead;
 	Shard &s = shard_of_id(id);
 	{
@@ -324,7 +324,7 @@ void InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
 			if (strict)
 				std::fprintf(stderr, "atomfs: strict: FORGET of unknown node %llu\n",
 					     (unsigned long long)id);
-			return;
+			return nullptr;
 		}
 		Inode *in = it->second.get();
 		if (strict && n > in->nlookup)
@@ -333,7 +333,7 @@ void InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
 				     (unsigned long long)in->nlookup);
 		in->nlookup = n >= in->nlookup ? 0 : in->nlookup - n;
 		if (in->nlookup)
-			return;
+			return nullptr;
 		if (strict && in->open_files.load())
 			std::fprintf(stderr, "atomfs: strict: FORGET drops node %llu with %u open file(s)\n",
 				     (unsigned long long)id, in->open_files.load());
@@ -353,6 +353,7 @@ void InodeTable::forget(NodeId id, std::uint64_t n, bool strict)
 			open_fds_--;
 		}
 	}
+	return dead;
 }
 
 fuse::Errno InodeTable::fd(const std::shared_ptr<Inode> &inode, FdRef &out)

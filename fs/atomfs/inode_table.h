@@ -55,13 +55,16 @@ struct Inode {
 
 	// Kernel passthrough: the kernel wants every open of an inode that is
 	// open for passthrough to name the same backing file, so the id is
-	// shared by the inode's open files and closed with the last of them.
+	// shared by the inode's open files. After the last of them it stays
+	// registered (idle) for the next open while the kernel knows the
+	// inode, within a budget (open.cc, attach_backing).
 	// cached_users: opens served without passthrough because the kernel
-	// refused this file as a backing file (open.cc, attach_backing).
+	// refused this file as a backing file.
 	std::mutex backing_mu;
 	int backing_id = 0;
 	unsigned backing_users = 0;
 	unsigned cached_users = 0;
+	bool forgotten = false; // the kernel forgot it: no idle backing any more
 
 	~Inode();
 	bool is_dir() const { return S_ISDIR(type); }
@@ -113,7 +116,8 @@ public:
 				      fuse::Errno &err);
 	// Drops n lookups; the inode leaves the table at zero. strict (tests):
 	// log a FORGET of more lookups than counted or of a node with open files.
-	void forget(NodeId id, std::uint64_t n, bool strict = false);
+	// Returns the inode when it left the table.
+	std::shared_ptr<Inode> forget(NodeId id, std::uint64_t n, bool strict = false);
 	// The inode for (dev, ino) if the kernel currently knows it.
 	std::shared_ptr<Inode> find(dev_t dev, ino_t ino) const;
 
@@ -128,6 +132,8 @@ public:
 	// Open cached fds (for tests and stats).
 	std::size_t open_fds() const { return open_fds_.load(std::memory_order_relaxed); }
 	bool handles_enabled() const { return use_handles_; }
+	// How many evictable fds may stay open in all.
+	std::size_t fd_budget() const { return shard_budget_ * kShards; }
 
 	static constexpr unsigned kShardBits = 6;
 	static constexpr unsigned kShards = 1u << kShardBits;

@@ -71,17 +71,30 @@ static int backing_flags(int flags, bool writeback)
 // (BackingCreds) lack CAP_FSETID and every group, so a file that becomes
 // set-ID while open for passthrough loses the bits on any passthrough
 // write (even root's): more than natively, never less.
+static bool has_setid_bits(const struct stat &st)
+{
+	return st.st_mode & (S_ISUID | S_ISGID);
+}
+
 static bool has_setid_bits(int fd)
 {
 	struct stat st;
-	return ::fstat(fd, &st) != 0 || (st.st_mode & (S_ISUID | S_ISGID));
+	return ::fstat(fd, &st) != 0 || has_setid_bits(st);
 }
 
-// Passthrough for an open of `in` (fd is this open's backing file): the
-// inode's shared backing id, registered on its first open. The kernel opens
-// its own backing file per FUSE file from the registered file's path with
-// the FUSE file's flags, so any open fd of the inode serves every later
-// open, whatever its access mode.
+// Passthrough for an open of `in` (fd is this open's backing file, st its
+// attributes now): the inode's shared backing id, registered on its first
+// open. The kernel opens its own backing file per FUSE file from the
+// registered file's path with the FUSE file's flags, so any open fd of the
+// inode serves every later open, whatever its access mode.
+//
+// Registering costs the BACKING_OPEN ioctl and the credential switch around
+// it (BackingCreds), closing another ioctl: after the last open file the id
+// stays registered, idle, until the kernel forgets the inode (forget()) or
+// the inode is opened while set-ID, for at most as many inodes as the fd
+// budget (an idle id holds a kernel file, not one of our fds). A file that
+// was replaced behind the inode is not an issue: the id names the inode's
+// own object, which its O_PATH fd or handle names too.
 //
 // The kernel may refuse one file (ELOOP for a file on a stacked filesystem
 // such as overlayfs, whose depth reaches max_stack_depth): that inode is
@@ -89,14 +102,24 @@ static bool has_setid_bits(int fd)
 // is open (the kernel refuses a passthrough open of an inode in cached
 // mode, and a cached open of one in passthrough mode, with EIO). Returns
 // the id, 0 without passthrough, kNoBacking for such a cached open.
-int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out)
+int AtomFs::attach_backing(const Request &req, Inode &in, int fd, const struct stat &st,
+			   fuse::OpenFile &out)
 {
 	if (!passthrough_ || !req.session)
 		return 0;
 	std::lock_guard<std::mutex> lock(in.backing_mu);
+	if (in.backing_id > 0 && in.backing_users == 0) {
+		// An idle id: used again, unless the file is set-ID now.
+		idle_backings_.fetch_sub(1, std::memory_order_relaxed);
+		if (has_setid_bits(st)) {
+			req.session->close_backing(in.backing_id);
+			in.backing_id = 0;
+		}
+	}
 	if (in.backing_id <= 0) {
 		int id = 0;
-		if (!in.cached_users && !has_setid_bits(fd)) {
+		if (!in.cached_users && !has_setid_bits(st)) {
+			backing_session_.store(req.session, std::memory_order_relaxed);
 			BackingCreds writer_without_fsetid;
 			id = req.session->open_backing(fd);
 		}
@@ -104,6 +127,7 @@ int AtomFs::attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile
 			in.cached_users++;
 			return kNoBacking;
 		}
+		backing_registrations_.fetch_add(1, std::memory_order_relaxed);
 		in.backing_id = id;
 	}
 	in.backing_users++;
@@ -122,9 +146,29 @@ void AtomFs::detach_backing(const Request &req, Inode &in, int backing_id)
 		return;
 	}
 	if (in.backing_users && --in.backing_users == 0 && in.backing_id > 0) {
+		if (!in.forgotten && idle_backings_.fetch_add(1, std::memory_order_relaxed) <
+					     table_.fd_budget())
+			return; // kept for the next open (attach_backing)
+		if (!in.forgotten)
+			idle_backings_.fetch_sub(1, std::memory_order_relaxed);
 		if (req.session)
 			req.session->close_backing(in.backing_id);
 		in.backing_id = 0;
+	}
+}
+
+void AtomFs::drop_lookups(NodeId node, std::uint64_t n)
+{
+	std::shared_ptr<Inode> dead = table_.forget(node, n, cfg_.test_strict_forget);
+	if (!dead)
+		return;
+	std::lock_guard<std::mutex> lock(dead->backing_mu);
+	dead->forgotten = true;
+	if (dead->backing_id > 0 && dead->backing_users == 0) {
+		idle_backings_.fetch_sub(1, std::memory_order_relaxed);
+		if (fuse::Session *s = backing_session_.load(std::memory_order_relaxed))
+			s->close_backing(dead->backing_id);
+		dead->backing_id = 0;
 	}
 }
 
@@ -205,7 +249,7 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 	    (killpriv_v2_ ? (req.fuse_flags & fuse::kOpenKillSuidgid) != 0 : req.caller.uid != 0))
 		(void)kill_suidgid(fd, req.caller);
 	out.open_flags = open_reply_flags(*in, flags, *st);
-	int backing = attach_backing(req, *in, fd, out);
+	int backing = attach_backing(req, *in, fd, *st, out);
 	out.fh = install_file(files_, fd, flags, in, backing);
 	return 0;
 }
@@ -238,7 +282,7 @@ fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
 	out = {};
 	out.open_flags = open_reply_flags(*in, flags, entry.attr);
 	out.open_flags &= ~fuse::kFopenKeepCache; // new file: nothing cached
-	int backing = attach_backing(req, *in, fd, out);
+	int backing = attach_backing(req, *in, fd, entry.attr, out);
 	out.fh = install_file(files_, fd, flags, std::move(in), backing);
 	return 0;
 }
@@ -405,7 +449,7 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		::close(probe);
 		if (err) {
 			out.file.reset();
-			table_.forget(in->nodeid, 1); // undo the lookup we counted
+			drop_lookups(in->nodeid, 1); // undo the lookup we counted
 			return err;
 		}
 		// Symlinks, FIFOs, sockets and devices: entry only; the kernel

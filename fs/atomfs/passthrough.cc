@@ -70,11 +70,14 @@ std::unique_ptr<AtomFs> AtomFs::create(const Config &cfg, std::string &error)
 
 std::string AtomFs::stats_json_fields() const
 {
-	char buf[160];
+	char buf[256];
 	std::snprintf(buf, sizeof(buf),
-		      "\"inodes\": %zu, \"cached_fds\": %zu, \"file_handles\": %s",
+		      "\"inodes\": %zu, \"cached_fds\": %zu, \"file_handles\": %s, "
+		      "\"backing_registrations\": %llu, \"idle_backing_ids\": %zu",
 		      table_.size(), table_.open_fds(),
-		      table_.handles_enabled() ? "true" : "false");
+		      table_.handles_enabled() ? "true" : "false",
+		      (unsigned long long)backing_registrations_.load(std::memory_order_relaxed),
+		      idle_backings_.load(std::memory_order_relaxed));
 	return buf;
 }
 
@@ -184,7 +187,7 @@ fuse::Errno AtomFs::lookup(const Request &, NodeId parent, std::string_view name
 
 void AtomFs::forget(NodeId node, std::uint64_t nlookup)
 {
-	table_.forget(node, nlookup, cfg_.test_strict_forget);
+	drop_lookups(node, nlookup);
 }
 
 fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uint64_t> fh,

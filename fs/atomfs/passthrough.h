@@ -228,8 +228,17 @@ private:
 	std::atomic<bool> refused_{false}; // see refused()
 	bool must_kill_suidgid(const Request &req) const;
 	static constexpr int kNoBacking = -1; // FileHandle::backing_id: refused, cached
-	int attach_backing(const Request &req, Inode &in, int fd, fuse::OpenFile &out);
+	int attach_backing(const Request &req, Inode &in, int fd, const struct stat &st,
+			   fuse::OpenFile &out);
 	void detach_backing(const Request &req, Inode &in, int backing_id);
+	// Drops n lookups of node (FORGET, or a lookup counted in vain), and
+	// the idle backing id of an inode that leaves the table.
+	void drop_lookups(NodeId node, std::uint64_t n);
+	// Backing ids kept registered with no open file (attach_backing), and
+	// the session they belong to (FORGET brings no request).
+	std::atomic<std::size_t> idle_backings_{0};
+	std::atomic<std::uint64_t> backing_registrations_{0}; // BACKING_OPEN ioctls that worked
+	std::atomic<fuse::Session *> backing_session_{nullptr};
 };
 
 } // namespace atomfs::fs

@@ -117,5 +117,64 @@ TEST_P(PassthroughTest, RefusedRegistrationStaysWithItsOpen)
 
 INSTANTIATE_TEST_SUITE_P(Host, PassthroughTest, ::testing::Values(false), mode_name);
 
+// A backing id outlives the inode's last open file (registering costs an
+// ioctl and a credential switch per open otherwise): later opens reuse it,
+// a set-ID file gives it up and is served by the server, and the kernel's
+// FORGET of the inode closes it.
+class BackingReuseTest : public MountTest {
+protected:
+	void SetUp() override
+	{
+		if (::geteuid() != 0)
+			GTEST_SKIP() << "passthrough needs root";
+		MountTest::SetUp();
+	}
+	long stat_of(const char *field) { return Server::number(server->stats(), field); }
+	long reads_of_one_open(const std::string &path, const std::string &want)
+	{
+		long before = Server::requests(server->stats(), "READ");
+		int fd = ::open(path.c_str(), O_RDONLY);
+		EXPECT_GE(fd, 0) << path << ": " << std::strerror(errno);
+		char buf[64];
+		ssize_t n = fd < 0 ? -1 : ::pread(fd, buf, sizeof(buf), 0);
+		EXPECT_EQ(n < 0 ? std::string("error") : std::string(buf, n), want);
+		if (fd >= 0)
+			::close(fd);
+		return Server::requests(server->stats(), "READ") - before;
+	}
+};
+
+TEST_P(BackingReuseTest, IdleBackingIdServesLaterOpensUntilForget)
+{
+	write_file(src + "/f", "content");
+	for (int i = 0; i < 5; i++)
+		EXPECT_EQ(reads_of_one_open(mnt + "/f", "content"), 0) << "open " << i << " not passed through";
+	EXPECT_EQ(stat_of("backing_registrations"), 1) << server->stats();
+	EXPECT_EQ(stat_of("idle_backing_ids"), 1) << server->stats();
+
+	// Set-ID now (changed in the source): no passthrough for it, the idle id goes.
+	ASSERT_EQ(::chmod((src + "/f").c_str(), 04644), 0);
+	EXPECT_GE(reads_of_one_open(mnt + "/f", "content"), 1) << "set-ID file passed through";
+	EXPECT_EQ(stat_of("idle_backing_ids"), 0) << server->stats();
+	ASSERT_EQ(::chmod((src + "/f").c_str(), 0644), 0);
+
+	// Another file: registered once, idle after its close, closed when the
+	// kernel forgets the inode (unlinked through the mount: it drops it).
+	write_file(src + "/g", "other");
+	EXPECT_EQ(reads_of_one_open(mnt + "/g", "other"), 0);
+	EXPECT_EQ(stat_of("backing_registrations"), 2) << server->stats();
+	EXPECT_EQ(stat_of("idle_backing_ids"), 1) << server->stats();
+	ASSERT_EQ(::unlink((mnt + "/g").c_str()), 0);
+	long idle = -1;
+	for (int i = 0; i < 200 && idle != 0; i++) { // FORGET is asynchronous
+		idle = stat_of("idle_backing_ids");
+		if (idle != 0)
+			::usleep(50 * 1000);
+	}
+	EXPECT_EQ(idle, 0) << server->stats();
+}
+
+INSTANTIATE_TEST_SUITE_P(Host, BackingReuseTest, ::testing::Values(false, true), mode_name);
+
 } // namespace
 } // namespace atomfs::mounttest
