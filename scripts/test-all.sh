@@ -36,6 +36,8 @@ stage "build"
 bash scripts/build.sh
 stage "unit and mounted tests (host kernel)"
 ctest --test-dir build --output-on-failure -j1
+stage "Debian packages: build, install, mount, build hello against -dev, purge"
+bash packaging/test-debs.sh build
 stage "unit tests under ASan+UBSan"
 BUILD_DIR=$top/build-asan bash scripts/build.sh -DATOMFS_SANITIZE=ON
 ctest --test-dir build-asan -L unit --output-on-failure -j"$(nproc)"
