@@ -50,6 +50,24 @@
 
 namespace atomfs::fs {
 
+// A worker thread of a root server needs no supplementary groups of its
+// own (its capabilities override them): the first credential switch on
+// each thread (ScopedCreds, BackingCreds) drops them for good, so that a
+// switch for a call that names no group (opens, renames, setattr...)
+// changes none, the common case costing four credential changes, not
+// seven syscalls with two setgroups (which allocate). Both classes rely on
+// it: a thread that dropped them must never get them back (BackingCreds
+// restoring a list it read before the drop would hand the server's groups,
+// root's 0 among them, to every later caller). false when the drop
+// failed: then every switch saves and restores the thread's list.
+inline bool thread_without_groups()
+{
+	thread_local int state = 0; // 0 unknown, 1 dropped, -1 kept
+	if (state == 0)
+		state = ::syscall(SYS_setgroups, 0, nullptr) == 0 ? 1 : -1;
+	return state > 0;
+}
+
 class ScopedCreds {
 public:
 	// enabled: false when the server is not root (it cannot switch).
@@ -111,20 +129,6 @@ public:
 
 private:
 	static constexpr gid_t kNoGid = static_cast<gid_t>(-1);
-	// A worker thread of a root server needs no supplementary groups of
-	// its own (its capabilities override them): the first switch on each
-	// thread drops them for good, so that a switch for a call that names
-	// no group (opens, renames, setattr...) changes none, the common case
-	// costing four credential changes, not seven syscalls with two
-	// setgroups (which allocate). false when the drop failed: then every
-	// switch saves and restores the thread's list.
-	static bool thread_without_groups()
-	{
-		thread_local int state = 0; // 0 unknown, 1 dropped, -1 kept
-		if (state == 0)
-			state = ::syscall(SYS_setgroups, 0, nullptr) == 0 ? 1 : -1;
-		return state > 0;
-	}
 	void save_and_set_groups(gid_t g, const gid_t *groups, int ngroups)
 	{
 		long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
@@ -340,6 +344,8 @@ class BackingCreds {
 public:
 	BackingCreds()
 	{
+		// First: the list read below is then the empty one for good.
+		(void)thread_without_groups();
 		Saved &s = saved();
 		if (!s.read) {
 			if (::syscall(SYS_capget, &h_, s.caps) != 0)
