@@ -28,7 +28,11 @@ die() { echo "build-kernel: error: $*" >&2; exit 1; }
 fragments=("$top/kernel/config/guest.config")
 [ "$debug" = 1 ] && fragments+=("$top/kernel/config/debug.config")
 shopt -s nullglob
-patches=("$top"/kernel/patches/*.patch)
+patches=()
+for p in "$top"/kernel/patches/*.patch; do
+	# the cover letter is a mail without a diff; it does not change the image
+	[ "${p##*/}" = 0000-cover-letter.patch ] || patches+=("$p")
+done
 shopt -u nullglob
 
 # The cache key: everything that changes the resulting bzImage. Bump recipe_version
