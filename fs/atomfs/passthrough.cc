@@ -264,7 +264,13 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	// no error is reported after the file changed. A truncate's verdict on
 	// CAP_FSETID is the kernel's (it sends the flag only without it); a
 	// chown's flag comes always, so for uid 0 its CapEff decides.
-	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg()) {
+	// A non-root caller's own chown, or truncate by path, makes the backing
+	// filesystem drop the bits itself (the caller has no CAP_FSETID, and
+	// all its groups for a set-ID file), as natively: only if the change
+	// is allowed, so a refused one leaves them.
+	const bool ftruncate_as_root = (v & fuse::kSetattrSize) && h && h->writable;
+	const bool backing_drops = caller && req.caller.uid != 0 && !ftruncate_as_root;
+	if ((v & fuse::kSetattrKillSuidgid) && as_root_ && inode->is_reg() && !backing_drops) {
 		const Fsetid capable = (v & fuse::kSetattrSize) || req.caller.uid != 0
 					       ? Fsetid::no
 					       : Fsetid::ask;

@@ -59,6 +59,19 @@ def open_close(path, flags):
     os.close(os.open(path, flags))
 
 
+SOURCE_OF = {}  # mount directory -> the source directory it serves
+
+
+def refused_then_mode(fn, path):
+    """fn's outcome and the file's mode afterwards, stat'ed in the source
+    for a path through the mount (whose attributes may be cached)."""
+    r = outcome(fn)
+    for m, src in SOURCE_OF.items():
+        if path.startswith(m + "/"):
+            path = src + path[len(m):]
+    return f"{r} mode {oct(os.stat(path).st_mode & 0o7777)}"
+
+
 class Ids:
     def __init__(self, group):
         self.u = {n: pwd.getpwnam(n).pw_uid for n in ("atfs-u1", "atfs-u2", "atfs-u3")}
@@ -136,6 +149,16 @@ def cases(ids):
          lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
          lambda d: os.chown(f"{d}/f", 0, -1),
          lambda d: os.utime(f"{d}/f", (1000000000, 1000000000)))
+    # A refused truncate or chown of a set-ID file leaves its bits (mode
+    # read from the copy itself, not through the mount's cache).
+    case("setid-truncate-chmod-6755",
+         lambda d: write(f"{d}/f", "data\n", 0o6777, u1, g), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o6755),
+         lambda d: refused_then_mode(lambda: os.truncate(f"{d}/f", 1), f"{d}/f"))
+    case("setid-chown-chown-away",
+         lambda d: write(f"{d}/f", "data\n", 0o6777, u3, g), ["f"],
+         lambda d: (os.chown(f"{d}/f", 0, -1), os.chmod(f"{d}/f", 0o6777)),
+         lambda d: refused_then_mode(lambda: os.chown(f"{d}/f", -1, g), f"{d}/f"))
     # Names: rename, unlink, rmdir in directories whose write access went.
     for op, act in (("rename", lambda d: os.rename(f"{d}/dir/a", f"{d}/dir/b")),
                     ("unlink", lambda d: os.unlink(f"{d}/dir/a")),
@@ -242,6 +265,7 @@ def run_case(user, case, native, source, mount):
 
 def main():
     native, source, mount, *users = sys.argv[1:]
+    SOURCE_OF[mount] = source
     ids = Ids("atfs-g")
     for user in users:
         for case in cases(ids):
