@@ -12,8 +12,8 @@ packages=(
 	# the kernel and the VM
 	linux-source-6.12 bc flex bison libelf-dev libssl-dev cpio xz-utils kmod
 	qemu-system-x86 busybox-static
-	# request counting and benchmark plots
-	bpftrace gnuplot-nox python3
+	# request counting, benchmark plots, profiling the server (perf record -g, strace -c)
+	bpftrace gnuplot-nox python3 linux-perf strace
 	# the API reference (ctest lib.doxygen) and the Debian packages
 	doxygen dpkg-dev
 )
