@@ -61,6 +61,11 @@ static bool by_file_access(std::string_view name)
 	return name.starts_with("user.");
 }
 
+static bool is_acl(std::string_view name)
+{
+	return name == "system.posix_acl_access" || name == "system.posix_acl_default";
+}
+
 fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<const std::byte> value, int flags)
 {
@@ -73,6 +78,21 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
+	// A POSIX ACL is the owner's to set: the kernel judged that from the
+	// owner it may have cached while the source's changed (chown there),
+	// so a non-root caller sets it as itself, with all its groups: the
+	// backing filesystem then also drops set-group-ID as natively (the
+	// caller outside the file's group has no CAP_FSETID after setfsuid).
+	if (is_acl(name) && as_root_ && req.caller.uid != 0)
+		return as_caller(
+			       req.caller, true,
+			       [&] {
+				       return ::setxattr(proc.c_str(), xn.buf, value.data(),
+							 value.size(), flags);
+			       },
+			       true) != 0
+			       ? errno
+			       : 0;
 	// Setting an access ACL updates the mode from it; natively the backing
 	// filesystem also drops set-group-ID there when the caller is neither
 	// in the file's group nor capable. We set it as root, who keeps the
@@ -152,7 +172,7 @@ fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_vie
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ProcPath proc(fd.get());
-	if (by_file_access(name))
+	if (by_file_access(name) || (is_acl(name) && req.caller.uid != 0))
 		return as_caller(req.caller, as_root_,
 				 [&] { return ::removexattr(proc.c_str(), xn.buf); }) != 0
 			       ? errno

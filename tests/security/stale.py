@@ -206,7 +206,28 @@ def cases(ids):
          ["f"],
          lambda d: os.chmod(f"{d}/f", 0o600),
          lambda d: os.getxattr(f"{d}/f", "user.x").decode())
+    # POSIX ACLs are the owner's to set and remove.
+    case("setfacl-chown-away",
+         lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: as_setfacl("-m", f"u:{u1}:rw", f"{d}/f"))
+    case("setfacl-remove-chown-away",
+         lambda d: (write(f"{d}/f", "data\n", 0o644, u3, g), setfacl("-m", f"u:{u1}:r", f"{d}/f")),
+         ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: as_setfacl("-b", f"{d}/f"))
     return c
+
+
+def as_setfacl(*args):
+    """setfacl as the calling user: an OSError with its errno on failure."""
+    r = subprocess.run(["setfacl", *args], capture_output=True, text=True)
+    if r.returncode == 0:
+        return None
+    for text, e in (("not permitted", errno.EPERM), ("Permission denied", errno.EACCES)):
+        if text in r.stderr:
+            raise OSError(e, r.stderr)
+    raise OSError(errno.EIO, r.stderr)
 
 
 def user_ids(name):
