@@ -231,11 +231,15 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	// have cached for a second while the source changed (chown, chmod,
 	// setfacl there), so the backing filesystem judges again. Except the
 	// kernel's own mtime update of --writeback (flushed as whoever closes
-	// the file, who need not own it). Set-ID files are changed with all the
-	// caller's groups: the backing filesystem drops set-group-ID for a
-	// caller outside the file's group, without an error to retry on.
+	// or syncs the file, who need not own it): fuse_flush_times() sends
+	// the mtime of a file it wrote, with a writable handle of it (a user's
+	// utimensat of the mtime alone looks the same but never carries a
+	// handle). Set-ID files are changed with all the caller's groups: the
+	// backing filesystem drops set-group-ID for a caller outside the
+	// file's group, without an error to retry on.
 	const bool kernel_mtime =
-		writeback_ && (v & fuse::kSetattrMtime) &&
+		writeback_ && (v & fuse::kSetattrMtime) && h && h->writable &&
+		h->inode == inode &&
 		!(v & (fuse::kSetattrMode | fuse::kSetattrUid | fuse::kSetattrGid |
 		       fuse::kSetattrSize | fuse::kSetattrAtime | fuse::kSetattrAtimeNow |
 		       fuse::kSetattrMtimeNow));
@@ -314,13 +318,25 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 			ts[1].tv_nsec = UTIME_NOW;
 		else if (v & fuse::kSetattrMtime)
 			ts[1] = in.attr.st_mtim;
-		int r = as_caller(req.caller, caller, [&] {
+		auto set_times = [&] {
 			if (ffd >= 0)
 				return ::futimens(ffd, ts);
 			if (inode->is_symlink())
 				return ::utimensat(fd.get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
 			return ::utimensat(AT_FDCWD, proc.c_str(), ts, 0);
-		});
+		};
+		int r = as_caller(req.caller, caller, set_times);
+		// --writeback keeps mtime in the kernel, which turns a touch
+		// (utimensat(NULL), judged by write access) into "atime now,
+		// mtime its own clock" (judged by ownership): a writer who does
+		// not own the file is refused that, so it gets the touch it asked
+		// for, judged as natively (EACCES without write access).
+		if (r != 0 && errno == EPERM && caller && writeback_ &&
+		    (v & fuse::kSetattrAtimeNow) && (v & fuse::kSetattrMtime) &&
+		    !(v & fuse::kSetattrMtimeNow)) {
+			ts[1].tv_nsec = UTIME_NOW;
+			r = as_caller(req.caller, caller, set_times);
+		}
 		if (r != 0)
 			return errno;
 	}
