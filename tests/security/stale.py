@@ -4,17 +4,16 @@
 
   stale.py NATIVE SOURCE MOUNT USER...      (as root)
 
-SOURCE is served at MOUNT (-o allow_other, the default 1 s timeouts);
+SOURCE is served at MOUNT (-o allow_other, a long --timeout);
 NATIVE is a directory outside it. For every case and every USER (a user
 name, or "root") a fresh copy of the case is built under NATIVE/USER/CASE
 and SOURCE/USER/CASE, then one child process, as the user:
   1. stats the case's paths through MOUNT and asks access(R_OK) of them,
      so that the kernel holds their attributes and ACLs as they are now;
   2. waits while root changes both copies directly (chmod, chown,
-     setfacl): the kernel is not told, and keeps what it cached for up to
-     a second;
+     setfacl): the kernel is not told, and keeps what it cached;
   3. at once does the operation through MOUNT, then on NATIVE.
-Steps 1-3 take milliseconds, far inside the timeout, so the kernel's own
+The timeout outlasts steps 1-3 however slow the machine, so the kernel's own
 check (default_permissions) sees the old access: only the server, judging
 the caller against the source as it is now, gives the native answer.
 Each line is "USER CASE: native OUTCOME mount OUTCOME"; the driver
@@ -24,7 +23,9 @@ import errno
 import grp
 import json
 import os
+import ctypes
 import pwd
+import struct
 import subprocess
 import sys
 
@@ -59,6 +60,44 @@ def open_close(path, flags):
     os.close(os.open(path, flags))
 
 
+def write_close(path):
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, b"more\n")
+    finally:
+        os.close(fd)
+
+
+def mode(path):
+    return "mode " + oct(os.stat(path).st_mode & 0o7777)
+
+
+# An ACL as the system.posix_acl_* xattrs hold it: version 2, then
+# (tag, perm, id) entries sorted by tag and id.
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER = 1, 2, 4, 0x10, 0x20
+
+
+def acl_xattr(user, perm):
+    undef = 0xFFFFFFFF
+    e = [(ACL_USER_OBJ, 6, undef), (ACL_USER, perm, user), (ACL_GROUP_OBJ, 4, undef),
+         (ACL_MASK, perm, undef), (ACL_OTHER, 4, undef)]
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *x) for x in e)
+
+
+class Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def utime_mtime_only(path, t):
+    """utimensat(path, {UTIME_OMIT, t}): the request --writeback's own
+    mtime flush looks like (FATTR_MTIME, no atime)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ts = (Timespec * 2)(Timespec(0, (1 << 30) - 2), Timespec(t, 0))
+    if libc.utimensat(-100, os.fsencode(path), ts, 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+
 SOURCE_OF = {}  # mount directory -> the source directory it serves
 
 
@@ -78,7 +117,9 @@ class Ids:
         self.g = grp.getgrnam(group).gr_gid
 
 
-# Each case: (name, setup(dir, ids), prime paths, change(dir, ids), act(dir)).
+# Each case: (name, setup(dir), prime paths, change(dir), act(dir), after):
+# after(dir), when given, is what root sees of the copy once the act is
+# done (NATIVE's, and SOURCE's for the mount), appended to the outcome.
 # Paths are relative to the case's directory; the setups give "other"
 # (atfs-u3), the group member (atfs-u2) and the owner (atfs-u1) access
 # that the change then takes away. Nothing is granted: a grant the kernel
@@ -91,8 +132,8 @@ def cases(ids):
 
     c = []
 
-    def case(name, setup, prime, change, act):
-        c.append((name, setup, prime, change, act))
+    def case(name, setup, prime, change, act, after=None):
+        c.append((name, setup, prime, change, act, after))
 
     # Opens (FUSE_OPEN): read and write access revoked by mode, owner, ACL.
     case("read-chmod-600",
@@ -149,6 +190,22 @@ def cases(ids):
          lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
          lambda d: os.chown(f"{d}/f", 0, -1),
          lambda d: os.utime(f"{d}/f", (1000000000, 1000000000)))
+    # No change: a writer who does not own the file (--writeback flushes
+    # the mtime of its write at close, and turns its touch into an
+    # explicit mtime).
+    case("write-close-other",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: None,
+         lambda d: write_close(f"{d}/f"))
+    case("utime-now-other",
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: None,
+         lambda d: os.utime(f"{d}/f"))
+    case("utime-mtime-chown-away",  # --writeback: not the kernel's mtime flush
+         lambda d: write(f"{d}/f", "data\n", 0o644, u3, g), ["f"],
+         lambda d: os.chown(f"{d}/f", 0, -1),
+         lambda d: utime_mtime_only(f"{d}/f", 1000000000),
+         lambda d: str(int(os.stat(f"{d}/f").st_mtime) == 1000000000))
     # A refused truncate or chown of a set-ID file leaves its bits (mode
     # read from the copy itself, not through the mount's cache).
     case("setid-truncate-chmod-6755",
@@ -159,6 +216,18 @@ def cases(ids):
          lambda d: write(f"{d}/f", "data\n", 0o6777, u3, g), ["f"],
          lambda d: (os.chown(f"{d}/f", 0, -1), os.chmod(f"{d}/f", 0o6777)),
          lambda d: refused_then_mode(lambda: os.chown(f"{d}/f", -1, g), f"{d}/f"))
+    case("truncate-setuid-chmod",  # root's set-user-ID file, refused to everyone
+         lambda d: write(f"{d}/f", "data\n", 0o666), ["f"],
+         lambda d: os.chmod(f"{d}/f", 0o4755),
+         lambda d: os.truncate(f"{d}/f", 0),
+         lambda d: mode(f"{d}/f"))
+    # POSIX ACLs: only the owner sets or removes them (see also
+    # setfacl-chown-away below).
+    case("setacl-default-chown-away",
+         lambda d: mkdir(f"{d}/dir", 0o755, u3, g), ["dir"],
+         lambda d: os.chown(f"{d}/dir", 0, -1),
+         lambda d: os.setxattr(f"{d}/dir", "system.posix_acl_default", acl_xattr(u3, 7)),
+         lambda d: "default-acl " + str("system.posix_acl_default" in os.listxattr(f"{d}/dir")))
     # Names: rename, unlink, rmdir in directories whose write access went.
     for op, act in (("rename", lambda d: os.rename(f"{d}/dir/a", f"{d}/dir/b")),
                     ("unlink", lambda d: os.unlink(f"{d}/dir/a")),
@@ -238,7 +307,7 @@ def user_ids(name):
 
 
 def run_case(user, case, native, source, mount):
-    name, setup, prime, change, act = case
+    name, setup, prime, change, act, after = case
     dirs = {k: os.path.join(top, user, name) for k, top in
             (("native", native), ("source", source), ("mount", mount))}
     for k in ("native", "source"):
@@ -281,7 +350,11 @@ def run_case(user, case, native, source, mount):
         os.close(fd)
     if not ok or not data:
         return "ERROR", "ERROR"
-    return tuple(json.loads(data))
+    n, m = json.loads(data)
+    if after:
+        n += " " + after(dirs["native"])
+        m += " " + after(dirs["source"])
+    return n, m
 
 
 def main():
