@@ -50,6 +50,23 @@
 
 namespace atomfs::fs {
 
+// The credential syscalls with 32-bit ids. On i386 and 32-bit ARM the plain
+// SYS_setfsuid, SYS_setfsgid, SYS_setgroups and SYS_getgroups are the old
+// 16-bit calls (glibc's wrappers pick the *32 ones, but we make the raw
+// per-thread syscalls): a uid above 65535 would become another user, and
+// setgroups would read a gid_t list as 16-bit values ({100, 1001} as
+// {100, 0}: group root).
+namespace sys {
+#ifdef SYS_setfsuid32
+inline constexpr long setfsuid = SYS_setfsuid32, setfsgid = SYS_setfsgid32,
+		      setgroups = SYS_setgroups32, getgroups = SYS_getgroups32;
+#else
+inline constexpr long setfsuid = SYS_setfsuid, setfsgid = SYS_setfsgid,
+		      setgroups = SYS_setgroups, getgroups = SYS_getgroups;
+#endif
+static_assert(sizeof(uid_t) == 4 && sizeof(gid_t) == 4);
+} // namespace sys
+
 // A worker thread of a root server needs no supplementary groups of its
 // own (its capabilities override them): the first credential switch on
 // each thread (ScopedCreds, BackingCreds) drops them for good, so that a
@@ -64,7 +81,7 @@ inline bool thread_without_groups()
 {
 	thread_local int state = 0; // 0 unknown, 1 dropped, -1 kept
 	if (state == 0)
-		state = ::syscall(SYS_setgroups, 0, nullptr) == 0 ? 1 : -1;
+		state = ::syscall(sys::setgroups, 0, nullptr) == 0 ? 1 : -1;
 	return state > 0;
 }
 
@@ -94,15 +111,15 @@ public:
 			// back empty.
 			restore_empty_ = true;
 			if (set_groups)
-				groups_set_ = ngroups > 0 ? ::syscall(SYS_setgroups, ngroups, groups) == 0
-							  : ::syscall(SYS_setgroups, 1, &g) == 0;
+				groups_set_ = ngroups > 0 ? ::syscall(sys::setgroups, ngroups, groups) == 0
+							  : ::syscall(sys::setgroups, 1, &g) == 0;
 		} else {
 			save_and_set_groups(g, groups, ngroups);
 		}
 		// gid first: after dropping fsuid we would still be allowed to, but
 		// keep the order the kernel's own helpers use.
-		::syscall(SYS_setfsgid, c.gid);
-		::syscall(SYS_setfsuid, c.uid);
+		::syscall(sys::setfsgid, c.gid);
+		::syscall(sys::setfsuid, c.uid);
 		if (no_caps && ::syscall(SYS_capget, &caps_h_, caps_) == 0) {
 			__user_cap_data_struct none[2] = {caps_[0], caps_[1]};
 			none[0].effective = none[1].effective = 0;
@@ -117,12 +134,12 @@ public:
 			__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
 			::syscall(SYS_capset, &h, caps_);
 		}
-		::syscall(SYS_setfsuid, 0);
-		::syscall(SYS_setfsgid, 0);
+		::syscall(sys::setfsuid, 0);
+		::syscall(sys::setfsgid, 0);
 		if (groups_set_ && restore_empty_)
-			::syscall(SYS_setgroups, 0, nullptr);
+			::syscall(sys::setgroups, 0, nullptr);
 		else if (groups_set_)
-			::syscall(SYS_setgroups, nsaved_, big_.empty() ? saved_ : big_.data());
+			::syscall(sys::setgroups, nsaved_, big_.empty() ? saved_ : big_.data());
 	}
 	ScopedCreds(const ScopedCreds &) = delete;
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
@@ -131,21 +148,21 @@ private:
 	static constexpr gid_t kNoGid = static_cast<gid_t>(-1);
 	void save_and_set_groups(gid_t g, const gid_t *groups, int ngroups)
 	{
-		long n = ::syscall(SYS_getgroups, kMaxSaved, saved_);
+		long n = ::syscall(sys::getgroups, kMaxSaved, saved_);
 		if (n < 0 && errno == EINVAL) {
-			n = ::syscall(SYS_getgroups, 0, nullptr);
+			n = ::syscall(sys::getgroups, 0, nullptr);
 			if (n >= 0) {
 				big_.resize(static_cast<size_t>(n));
-				n = ::syscall(SYS_getgroups, n, big_.data());
+				n = ::syscall(sys::getgroups, n, big_.data());
 			}
 		}
 		if (n < 0)
 			return;
 		nsaved_ = static_cast<int>(n);
 		if (ngroups >= 0)
-			groups_set_ = ::syscall(SYS_setgroups, ngroups, groups) == 0;
+			groups_set_ = ::syscall(sys::setgroups, ngroups, groups) == 0;
 		else
-			groups_set_ = ::syscall(SYS_setgroups, g == kNoGid ? 0 : 1, &g) == 0;
+			groups_set_ = ::syscall(sys::setgroups, g == kNoGid ? 0 : 1, &g) == 0;
 	}
 	static constexpr int kMaxSaved = 32;
 	bool on_;
@@ -350,7 +367,7 @@ public:
 		if (!s.read) {
 			if (::syscall(SYS_capget, &h_, s.caps) != 0)
 				return;
-			long n = ::syscall(SYS_getgroups, kMaxSaved, s.groups);
+			long n = ::syscall(sys::getgroups, kMaxSaved, s.groups);
 			s.ngroups = n >= 0 ? static_cast<int>(n) : -1;
 			s.read = true;
 		}
@@ -359,18 +376,18 @@ public:
 		if (::syscall(SYS_capset, &h_, d) != 0)
 			return;
 		caps_set_ = true;
-		if (s.ngroups > 0 && ::syscall(SYS_setgroups, 0, nullptr) == 0)
+		if (s.ngroups > 0 && ::syscall(sys::setgroups, 0, nullptr) == 0)
 			groups_set_ = true;
-		old_fsgid_ = static_cast<gid_t>(::syscall(SYS_setfsgid, kNoGroup));
+		old_fsgid_ = static_cast<gid_t>(::syscall(sys::setfsgid, kNoGroup));
 	}
 	~BackingCreds()
 	{
 		if (!caps_set_)
 			return;
 		Saved &s = saved();
-		::syscall(SYS_setfsgid, old_fsgid_);
+		::syscall(sys::setfsgid, old_fsgid_);
 		if (groups_set_)
-			::syscall(SYS_setgroups, s.ngroups, s.groups);
+			::syscall(sys::setgroups, s.ngroups, s.groups);
 		__user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
 		::syscall(SYS_capset, &h, s.caps);
 	}

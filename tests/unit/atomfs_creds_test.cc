@@ -19,7 +19,7 @@ namespace {
 std::vector<gid_t> thread_groups()
 {
 	gid_t g[64];
-	long n = ::syscall(SYS_getgroups, 64, g);
+	long n = ::syscall(atomfs::fs::sys::getgroups, 64, g);
 	return n < 0 ? std::vector<gid_t>{static_cast<gid_t>(-1)} : std::vector<gid_t>(g, g + n);
 }
 
@@ -44,7 +44,7 @@ TEST(AtomfsCreds, CallerNeverHoldsTheServersGroups)
 	std::vector<std::vector<gid_t>> seen;
 	std::thread t([&] {
 		const gid_t server[2] = {0, 4242};
-		ASSERT_EQ(::syscall(SYS_setgroups, 2, server), 0);
+		ASSERT_EQ(::syscall(atomfs::fs::sys::setgroups, 2, server), 0);
 		for (int i = 0; i < 2; i++) {
 			{
 				BackingCreds around_the_ioctl;
@@ -78,11 +78,11 @@ TEST(AtomfsCreds, RootCallerAndRestore)
 	std::thread t([&] {
 		{
 			ScopedCreds c(user(), true);
-			during = static_cast<uid_t>(::syscall(SYS_setfsuid, -1));
+			during = static_cast<uid_t>(::syscall(atomfs::fs::sys::setfsuid, -1));
 		}
 		{
 			ScopedCreds c(fuse::Caller{}, true); // uid 0, gid 0
-			after = static_cast<uid_t>(::syscall(SYS_setfsuid, -1));
+			after = static_cast<uid_t>(::syscall(atomfs::fs::sys::setfsuid, -1));
 		}
 	});
 	t.join();
