@@ -405,6 +405,8 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 		if (path < 0) {
 			if (errno == ENOENT && creat)
 				continue; // removed since our O_EXCL create: try again
+			if (errno == ENOENT)
+				return missing(out.entry);
 			return errno;
 		}
 		struct stat st;
@@ -441,6 +443,7 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 			return err;
 		}
 		fill_entry(*in, st, out.entry);
+		test_generation(name, out.entry);
 		out.created = false;
 		if (S_ISREG(st.st_mode))
 			err = open_file(req, in, probe, flags, &st, out.file.emplace());

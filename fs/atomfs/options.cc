@@ -27,10 +27,14 @@ const char *usage_text()
 	       "       fsname=NAME         source shown in /proc/mounts (default: SOURCE)\n"
 	       "       subtype=NAME        type fuse.NAME (default: atomfs; empty: type fuse)\n"
 	       "       nocache, writeback, no_passthrough, no_atomic_open, timeout=S,\n"
-	       "       threads=N, meta_latency=D, stats=PATH   same as the long options\n"
+	       "       negative_timeout=S, threads=N, meta_latency=D, stats=PATH\n"
+	       "                           same as the long options\n"
 	       "       others (noatime, nosuid, nodev, ...) are passed to the kernel\n"
 	       "  --nocache              entry/attr timeouts 0, no writeback, no kept page cache\n"
 	       "  --timeout=SECONDS      entry and attribute timeout (default 1)\n"
+	       "  --negative-timeout=SECONDS\n"
+	       "                         cache the absence of a missing name this long (default 0:\n"
+	       "                         a name created in SOURCE directly shows up at once)\n"
 	       "  --threads=N            worker threads (default 4)\n"
 	       "  --writeback            writeback caching (not with --nocache; disables passthrough)\n"
 	       "  --no-passthrough       no kernel read/write passthrough (default: on when root)\n"
@@ -155,6 +159,21 @@ static bool apply_own_option(std::string name, const std::string &value, bool ha
 	if (name == "test-bad-attr") {
 		o.cfg.test_bad_attr = true;
 		return no_value();
+	}
+	// Entries (LOOKUP, OPEN_ATOMIC) of names starting with "newgen" carry
+	// a new generation for the same nodeid each time.
+	if (name == "test-new-generation") {
+		o.cfg.test_new_generation = true;
+		return no_value();
+	}
+	if (name == "negative-timeout") {
+		if (!need_value("seconds"))
+			return false;
+		if (!parse_seconds(value, o.cfg.negative_timeout)) {
+			error = "bad --negative-timeout value '" + value + "' (want seconds, e.g. 1 or 0.5)";
+			return false;
+		}
+		return true;
 	}
 	if (name == "timeout") {
 		if (!need_value("seconds"))

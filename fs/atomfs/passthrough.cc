@@ -180,9 +180,32 @@ fuse::Errno AtomFs::lookup(const Request &, NodeId parent, std::string_view name
 	FdRef pfd;
 	if (Errno e = node_fd(parent, p, pfd))
 		return e;
-	// No negative entries: a name created in the source directly must show
-	// up at once, not after a timeout.
-	return lookup_at(pfd.get(), n.c_str(), out);
+	// No negative entries unless asked (--negative-timeout): a name created
+	// in the source directly must show up at once, not after a timeout.
+	Errno e = lookup_at(pfd.get(), n.c_str(), out);
+	if (e == ENOENT)
+		return missing(out);
+	if (!e)
+		test_generation(name, out);
+	return e;
+}
+
+fuse::Errno AtomFs::missing(Entry &out) const
+{
+	if (!(cfg_.negative_timeout > 0))
+		return ENOENT;
+	out = Entry{};
+	out.entry_timeout = cfg_.negative_timeout;
+	return 0;
+}
+
+void AtomFs::test_generation(std::string_view name, Entry &out)
+{
+	// A server that reuses node ids (say, the backing inode number) sends
+	// the same nodeid with a new generation for a new object: the kernel
+	// must take it for another inode.
+	if (cfg_.test_new_generation && out.nodeid && name.starts_with("newgen"))
+		out.generation += 1 + test_generation_bump_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void AtomFs::forget(NodeId node, std::uint64_t nlookup)

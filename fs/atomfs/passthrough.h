@@ -27,6 +27,7 @@ namespace atomfs::fs {
 struct Config {
 	std::string source;
 	double timeout = 1.0;        // entry and attr timeout, seconds
+	double negative_timeout = 0; // >0: a missing name is a negative entry cached this long
 	bool cache = true;           // false with --nocache
 	bool writeback = false;      // --writeback (only when caching)
 	bool passthrough = true;     // kernel read/write passthrough when offered
@@ -40,6 +41,7 @@ struct Config {
 	bool test_created_flag = false; // tests only: FOPEN_FILE_CREATED in OPEN/CREATE replies
 	bool test_strict_forget = false; // tests only: log FORGETs of open or unknown nodes
 	bool test_bad_attr = false;   // tests only: OPEN_ATOMIC of "bad-attr*" replies with a bad size
+	bool test_new_generation = false; // tests only: "newgen*" entries get a new generation each time
 	std::chrono::nanoseconds meta_latency{0};
 	std::size_t fd_budget = 0;   // 0: derive from RLIMIT_NOFILE
 };
@@ -205,6 +207,12 @@ private:
 		return name.err ? name.err : dir_fd(parent, dir, fd);
 	}
 	Errno lookup_at(int parent_fd, const char *name, Entry &out);
+	// The reply for a missing name: ENOENT, or a negative entry (nodeid 0)
+	// cached for cfg_.negative_timeout.
+	Errno missing(Entry &out) const;
+	// --test-new-generation: the entry of a "newgen*" name carries a
+	// generation it never carried before, for the same nodeid.
+	void test_generation(std::string_view name, Entry &out);
 	Errno entry_from_fd(int fd, bool fd_is_path, Entry &out, std::shared_ptr<Inode> *inode);
 	void fill_entry(const Inode &in, const struct stat &st, Entry &out) const;
 	Errno finish_create(const Request &, int fd, Entry &entry, fuse::OpenFile &out,
@@ -226,6 +234,7 @@ private:
 	bool passthrough_ = false;   // granted by the kernel and wanted
 	bool killpriv_v2_ = false;   // FUSE_HANDLE_KILLPRIV_V2 granted: set-ID bits are ours
 	std::atomic<bool> refused_{false}; // see refused()
+	std::atomic<std::uint64_t> test_generation_bump_{0};
 	bool must_kill_suidgid(const Request &req) const;
 	static constexpr int kNoBacking = -1; // FileHandle::backing_id: refused, cached
 	int attach_backing(const Request &req, Inode &in, int fd, const struct stat &st,

@@ -229,6 +229,64 @@ TEST_F(Fixture, EnoentLeavesNoInode)
 	EXPECT_EQ(fs->inodes().size(), 1u);
 }
 
+// --negative-timeout: a missing name is a negative entry (nodeid 0) with that
+// entry timeout, from LOOKUP and from OPEN_ATOMIC without O_CREAT; O_CREAT
+// still creates. Without the option it stays ENOENT (above).
+TEST_F(Fixture, NegativeTimeoutRepliesNegativeEntries)
+{
+	Config cfg;
+	cfg.negative_timeout = 30;
+	make(cfg);
+	AtomicOpen o;
+	ASSERT_EQ(fs->open_atomic(req(), kRootNodeId, "absent", O_RDONLY, 0, 0, o), 0);
+	EXPECT_EQ(o.entry.nodeid, 0u);
+	EXPECT_EQ(o.entry.entry_timeout, 30);
+	EXPECT_FALSE(o.file.has_value());
+	fuse::Entry e;
+	e.nodeid = 99;
+	ASSERT_EQ(fs->lookup(req(), kRootNodeId, "absent", e), 0);
+	EXPECT_EQ(e.nodeid, 0u);
+	EXPECT_EQ(e.entry_timeout, 30);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+	AtomicOpen c;
+	ASSERT_EQ(fs->open_atomic(req(), kRootNodeId, "absent", O_CREAT | O_WRONLY, 0644, 0, c), 0);
+	EXPECT_TRUE(c.created);
+	EXPECT_NE(c.entry.nodeid, 0u);
+	close_file(c);
+	fs->forget(c.entry.nodeid, 1);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+}
+
+// --test-new-generation: every entry of a "newgen*" name has the same nodeid
+// and a generation not seen before; other names keep theirs.
+TEST_F(Fixture, TestNewGenerationBumpsOnlyNewgenNames)
+{
+	put("newgen-f", "x");
+	put("plain", "y");
+	Config cfg;
+	cfg.test_new_generation = true;
+	make(cfg);
+	AtomicOpen a, b;
+	ASSERT_EQ(fs->open_atomic(req(), kRootNodeId, "newgen-f", O_RDONLY, 0, 0, a), 0);
+	fuse::Entry e;
+	ASSERT_EQ(fs->lookup(req(), kRootNodeId, "newgen-f", e), 0);
+	ASSERT_EQ(fs->open_atomic(req(), kRootNodeId, "newgen-f", O_RDONLY, 0, 0, b), 0);
+	EXPECT_EQ(a.entry.nodeid, e.nodeid);
+	EXPECT_EQ(b.entry.nodeid, e.nodeid);
+	std::set<std::uint64_t> gens{a.entry.generation, e.generation, b.entry.generation};
+	EXPECT_EQ(gens.size(), 3u);
+	EXPECT_EQ(nlookup(e.nodeid), 3u);
+	fuse::Entry p1, p2;
+	ASSERT_EQ(fs->lookup(req(), kRootNodeId, "plain", p1), 0);
+	ASSERT_EQ(fs->lookup(req(), kRootNodeId, "plain", p2), 0);
+	EXPECT_EQ(p1.generation, p2.generation);
+	close_file(a);
+	close_file(b);
+	fs->forget(e.nodeid, 3);
+	fs->forget(p1.nodeid, 2);
+	EXPECT_EQ(fs->inodes().size(), 1u);
+}
+
 TEST_F(Fixture, EscapeAttemptsRefused)
 {
 	put("f", "x");
