@@ -79,10 +79,15 @@ const char *type_name(mode_t m)
 
 int cmd_open(const std::string &path, int flags, mode_t mode)
 {
-	std::string dir = ".", name = path;
-	if (auto slash = path.rfind('/'); slash != std::string::npos) {
-		dir = slash == 0 ? "/" : path.substr(0, slash);
-		name = path.substr(slash + 1);
+	// The watched parent and the name in it; a trailing slash ("f/") is part
+	// of the open, not of the name.
+	std::string base = path;
+	while (base.size() > 1 && base.back() == '/')
+		base.pop_back();
+	std::string dir = ".", name = base;
+	if (auto slash = base.rfind('/'); slash != std::string::npos) {
+		dir = slash == 0 ? "/" : base.substr(0, slash);
+		name = base.substr(slash + 1);
 	}
 	int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (in < 0 || inotify_add_watch(in, dir.c_str(), IN_CREATE) < 0) {
