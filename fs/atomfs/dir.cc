@@ -33,7 +33,8 @@ struct Dirent64 {
 
 fuse::Errno AtomFs::opendir(const Request &req, NodeId node, int, fuse::OpenFile &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))
@@ -43,10 +44,11 @@ fuse::Errno AtomFs::opendir(const Request &req, NodeId node, int, fuse::OpenFile
 	return open_dir(req, fd.get(), out);
 }
 
-fuse::Errno AtomFs::readdir(const Request &, NodeId node, std::uint64_t fh, std::uint64_t off,
+fuse::Errno AtomFs::readdir(const Request &req, NodeId node, std::uint64_t fh, std::uint64_t off,
 			    fuse::DirBuffer &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	auto h = dirs_.get(fh);
 	if (!h)
 		return EBADF;

@@ -256,7 +256,8 @@ fuse::Errno AtomFs::open_file(const Request &req, const std::shared_ptr<Inode> &
 
 fuse::Errno AtomFs::open(const Request &req, NodeId node, int flags, fuse::OpenFile &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))
@@ -290,7 +291,8 @@ fuse::Errno AtomFs::finish_create(const Request &req, int fd, Entry &entry,
 fuse::Errno AtomFs::create(const Request &req, NodeId parent, std::string_view name, int flags,
 			   mode_t mode, mode_t umask, Entry &entry, fuse::OpenFile &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -358,7 +360,8 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 				out->entry.attr.st_size = -1;
 		}
 	} bad_attr{cfg_.test_bad_attr && name.starts_with("bad-attr") ? &out : nullptr};
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -465,7 +468,8 @@ fuse::Errno AtomFs::open_atomic(const Request &req, NodeId parent, std::string_v
 fuse::Errno AtomFs::tmpfile(const Request &req, NodeId parent, int flags, mode_t mode,
 			    mode_t umask, Entry &entry, fuse::OpenFile &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
 	if (Errno e = dir_fd(parent, p, pfd))

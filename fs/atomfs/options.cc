@@ -38,7 +38,9 @@ const char *usage_text()
 	       "  --threads=N            worker threads (default 4)\n"
 	       "  --writeback            writeback caching (not with --nocache; disables passthrough)\n"
 	       "  --no-passthrough       no kernel read/write passthrough (default: on when root)\n"
-	       "  --meta-latency=D       sleep D (e.g. 100us, 1ms) in every metadata request\n"
+	       "  --meta-latency=D       answer every metadata request D (e.g. 100us, 1ms) late,\n"
+	       "                         from a timer: the workers serve others meanwhile\n"
+	       "  --sync-latency         --meta-latency sleeps on the worker instead\n"
 	       "  --no-atomic-open       answer FUSE_OPEN_ATOMIC with ENOSYS\n"
 	       "  --stats=PATH           JSON counters, rewritten on SIGUSR1 and at exit\n"
 	       "  --fd-cache=N           cached inode fds (default: half the fd limit)\n"
@@ -135,6 +137,10 @@ static bool apply_own_option(std::string name, const std::string &value, bool ha
 	}
 	if (name == "no-passthrough") {
 		o.cfg.passthrough = false;
+		return no_value();
+	}
+	if (name == "sync-latency") {
+		o.cfg.sync_latency = true;
 		return no_value();
 	}
 	if (name == "no-atomic-open") {

@@ -107,15 +107,26 @@ void AtomFs::init(const fuse::ConnectionInfo &info, std::uint64_t &want)
 
 void AtomFs::destroy() {}
 
-void AtomFs::charge_latency() const
+// --meta-latency: deferred to the timer (latency.h), so the worker is free
+// meanwhile; the resumed call (req.resumed) does the work. --sync-latency,
+// or a request that cannot be deferred: a sleep on the worker.
+bool AtomFs::charge_latency(const Request &req)
 {
-	if (cfg_.meta_latency.count() <= 0)
-		return;
+	if (cfg_.meta_latency.count() <= 0 || req.resumed)
+		return false;
+	if (!cfg_.sync_latency) {
+		if (fuse::PendingReply p = fuse::defer(req)) {
+			std::call_once(timer_once_, [this] { timer_ = std::make_unique<LatencyTimer>(); });
+			timer_->resume_after(cfg_.meta_latency, std::move(p));
+			return true;
+		}
+	}
 	struct timespec ts;
 	ts.tv_sec = cfg_.meta_latency.count() / 1000000000;
 	ts.tv_nsec = cfg_.meta_latency.count() % 1000000000;
 	while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
 	}
+	return false;
 }
 
 fuse::Errno AtomFs::node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd)
@@ -170,9 +181,10 @@ fuse::Errno AtomFs::lookup_at(int parent_fd, const char *name, Entry &out)
 	return entry_from_fd(fd, true, out, nullptr);
 }
 
-fuse::Errno AtomFs::lookup(const Request &, NodeId parent, std::string_view name, Entry &out)
+fuse::Errno AtomFs::lookup(const Request &req, NodeId parent, std::string_view name, Entry &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	if (n.err)
 		return n.err;
@@ -213,10 +225,11 @@ void AtomFs::forget(NodeId node, std::uint64_t nlookup)
 	drop_lookups(node, nlookup);
 }
 
-fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uint64_t> fh,
+fuse::Errno AtomFs::getattr(const Request &req, NodeId node, std::optional<std::uint64_t> fh,
 			    fuse::Attr &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	if (fh) {
 		if (auto h = files_.get(*fh); h && h->inode && h->inode->nodeid == node) {
 			if (::fstat(h->fd, &out.attr) != 0)
@@ -238,7 +251,8 @@ fuse::Errno AtomFs::getattr(const Request &, NodeId node, std::optional<std::uin
 fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr &in,
 			    fuse::Attr &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> inode;
 	FdRef fd;
 	if (Errno e = node_fd(node, inode, fd))
@@ -369,9 +383,10 @@ fuse::Errno AtomFs::setattr(const Request &req, NodeId node, const fuse::SetAttr
 	return 0;
 }
 
-fuse::Errno AtomFs::readlink(const Request &, NodeId node, std::span<char> buf, std::size_t &len)
+fuse::Errno AtomFs::readlink(const Request &req, NodeId node, std::span<char> buf, std::size_t &len)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))
@@ -388,7 +403,8 @@ fuse::Errno AtomFs::readlink(const Request &, NodeId node, std::span<char> buf, 
 fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view name, mode_t mode,
 			  dev_t rdev, mode_t umask, Entry &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -406,7 +422,8 @@ fuse::Errno AtomFs::mknod(const Request &req, NodeId parent, std::string_view na
 fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view name, mode_t mode,
 			  mode_t umask, Entry &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -424,7 +441,8 @@ fuse::Errno AtomFs::mkdir(const Request &req, NodeId parent, std::string_view na
 fuse::Errno AtomFs::symlink(const Request &req, NodeId parent, std::string_view name,
 			    std::string_view target, Entry &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -467,7 +485,8 @@ void AtomFs::pin_victim(int parent_fd, const char *name, bool is_dir)
 // attributes the kernel's default_permissions check may have cached.
 fuse::Errno AtomFs::unlink(const Request &req, NodeId parent, std::string_view name)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -481,7 +500,8 @@ fuse::Errno AtomFs::unlink(const Request &req, NodeId parent, std::string_view n
 
 fuse::Errno AtomFs::rmdir(const Request &req, NodeId parent, std::string_view name)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -497,7 +517,8 @@ fuse::Errno AtomFs::rmdir(const Request &req, NodeId parent, std::string_view na
 fuse::Errno AtomFs::rename(const Request &req, NodeId parent, std::string_view name,
 			   NodeId new_parent, std::string_view new_name, std::uint32_t flags)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
 		return EINVAL;
 	Name n(name);
@@ -524,7 +545,8 @@ fuse::Errno AtomFs::rename(const Request &req, NodeId parent, std::string_view n
 fuse::Errno AtomFs::link(const Request &req, NodeId node, NodeId new_parent,
 			 std::string_view new_name, Entry &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	Name n(new_name);
 	std::shared_ptr<Inode> p;
 	FdRef pfd;
@@ -549,9 +571,10 @@ fuse::Errno AtomFs::link(const Request &req, NodeId node, NodeId new_parent,
 	return lookup_at(pfd.get(), n.c_str(), out);
 }
 
-fuse::Errno AtomFs::statfs(const Request &, NodeId node, struct statvfs &out)
+fuse::Errno AtomFs::statfs(const Request &req, NodeId node, struct statvfs &out)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))
@@ -563,7 +586,8 @@ fuse::Errno AtomFs::statfs(const Request &, NodeId node, struct statvfs &out)
 
 fuse::Errno AtomFs::access(const Request &req, NodeId node, int mask)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "inode_table.h"
+#include "latency.h"
 #include "util.h"
 
 #include <atomfs/fuse/filesystem.h>
@@ -43,6 +44,7 @@ struct Config {
 	bool test_bad_attr = false;   // tests only: OPEN_ATOMIC of "bad-attr*" replies with a bad size
 	bool test_new_generation = false; // tests only: "newgen*" entries get a new generation each time
 	std::chrono::nanoseconds meta_latency{0};
+	bool sync_latency = false;   // --sync-latency: sleep on the worker, not a timer
 	std::size_t fd_budget = 0;   // 0: derive from RLIMIT_NOFILE
 };
 
@@ -196,7 +198,8 @@ public:
 		      Entry &entry, fuse::OpenFile &out) override;
 
 private:
-	void charge_latency() const;
+	// true: the request was deferred for --meta-latency, return at once.
+	bool charge_latency(const Request &req);
 	Errno node_fd(NodeId id, std::shared_ptr<Inode> &inode, FdRef &fd);
 	// node_fd() of a name-taking call's parent, which must be a directory.
 	Errno dir_fd(NodeId id, std::shared_ptr<Inode> &dir, FdRef &fd);
@@ -248,6 +251,9 @@ private:
 	std::atomic<std::size_t> idle_backings_{0};
 	std::atomic<std::uint64_t> backing_registrations_{0}; // BACKING_OPEN ioctls that worked
 	std::atomic<fuse::Session *> backing_session_{nullptr};
+	// Last: destroyed first, its thread resumes requests that use the rest.
+	std::once_flag timer_once_;
+	std::unique_ptr<LatencyTimer> timer_;
 };
 
 } // namespace atomfs::fs

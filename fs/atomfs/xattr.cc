@@ -69,7 +69,8 @@ static bool is_acl(std::string_view name)
 fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<const std::byte> value, int flags)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;
@@ -127,7 +128,8 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 fuse::Errno AtomFs::getxattr(const Request &req, NodeId node, std::string_view name,
 			     std::span<std::byte> buf, std::size_t &len)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;
@@ -145,10 +147,11 @@ fuse::Errno AtomFs::getxattr(const Request &req, NodeId node, std::string_view n
 	return 0;
 }
 
-fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
+fuse::Errno AtomFs::listxattr(const Request &req, NodeId node, std::span<char> buf,
 			      std::size_t &len)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	std::shared_ptr<Inode> in;
 	FdRef fd;
 	if (Errno e = node_fd(node, in, fd))
@@ -163,7 +166,8 @@ fuse::Errno AtomFs::listxattr(const Request &, NodeId node, std::span<char> buf,
 
 fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_view name)
 {
-	charge_latency();
+	if (charge_latency(req))
+		return 0; // resumed when the latency has passed
 	XattrName xn(name);
 	if (xn.err)
 		return xn.err;

@@ -146,6 +146,8 @@ Errno Filesystem::open_atomic(const Request &req, NodeId parent, std::string_vie
 	for (int attempt = 0; attempt < kAttempts; attempt++) {
 		Entry e;
 		Errno err = lookup(req, parent, name, e);
+		if (is_deferred(req))
+			return 0; // answered when the filesystem resumes it
 		if (err == 0 && e.nodeid == 0) {
 			if (!(flags & O_CREAT)) { // negative: to the kernel as it is
 				out = AtomicOpen{e, std::nullopt, false};
@@ -168,6 +170,10 @@ Errno Filesystem::open_atomic(const Request &req, NodeId parent, std::string_vie
 				out = AtomicOpen{e, std::nullopt, false};
 				return 0;
 			}
+			if (is_deferred(req)) { // the resumed call looks up again
+				forget(e.nodeid, 1);
+				return 0;
+			}
 			if (err) {
 				forget(e.nodeid, 1);
 				if (err == ENOENT || err == ESTALE)
@@ -181,6 +187,8 @@ Errno Filesystem::open_atomic(const Request &req, NodeId parent, std::string_vie
 			return err;
 		OpenFile f;
 		err = create(req, parent, name, flags | O_EXCL, mode, umask, e, f);
+		if (is_deferred(req))
+			return 0;
 		if (err == EEXIST && !(flags & O_EXCL))
 			continue; // created by someone else meanwhile: open theirs
 		if (err)

@@ -90,7 +90,8 @@ void do_readdir(Context &c, bool plus)
 	if (in.size < space.size())
 		space = space.first(in.size);
 	ReplyDirBuffer buf(space, plus, c.worker.counted);
-	if (Errno err = c.fs.readdir(c.req, c.in.nodeid, in.fh, in.offset, buf)) {
+	Errno err = c.fs.readdir(c.req, c.in.nodeid, in.fh, in.offset, buf);
+	if (err || c.deferred) { // deferred: the resumed call fills a new reply
 		for (NodeId id : buf.counted())
 			c.fs.forget(id, 1);
 		return (void)c.reply_error(err);

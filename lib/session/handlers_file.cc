@@ -131,6 +131,8 @@ void open_atomic(Context &c)
 	if (Errno err = c.fs.open_atomic(c.req, c.in.nodeid, name, static_cast<int>(in.flags),
 					 in.mode, in.umask, r))
 		return (void)c.reply_error(err);
+	if (c.deferred)
+		return; // r is not filled in yet
 	const mode_t type = r.entry.attr.st_mode & S_IFMT;
 	if (r.file && (!r.entry.nodeid || (type != S_IFREG && type != S_IFDIR))) {
 		// Only files and directories may be opened by the server; a

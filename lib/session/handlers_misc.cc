@@ -152,13 +152,13 @@ void init(Context &c) { c.session.handle_init(c); }
 
 void destroy(Context &c) { c.session.handle_destroy(c); }
 
-// Only a wait (SETLKW, waits.h) can still be running when its INTERRUPT is
-// read; the others are answered or about to be. No reply either way.
+// A deferred request (pending_reply.h) or a wait (SETLKW, waits.h) learns
+// of it; the others are answered or about to be. No reply either way.
 void interrupt(Context &c)
 {
 	abi::fuse_interrupt_in in;
 	if (c.args.read(in))
-		c.session.interrupt_wait(in.unique);
+		c.session.interrupt(in.unique);
 }
 
 void ignore(Context &c) { (void)c; }

@@ -31,6 +31,28 @@ std::atomic<SessionImpl *> g_signal_session{nullptr};
 
 // The worker whose thread is serving a request, if this thread is one.
 thread_local Worker *t_serving = nullptr;
+// The request whose handler runs on this thread (for defer()).
+thread_local Context *t_context = nullptr;
+
+// Sets what this thread serves for one handler call; nests (a handler
+// may answer another deferred request).
+class Serving {
+public:
+	Serving(Worker &w, Context &c) : w_(t_serving), c_(t_context)
+	{
+		t_serving = &w;
+		t_context = &c;
+	}
+	~Serving()
+	{
+		t_serving = w_;
+		t_context = c_;
+	}
+
+private:
+	Worker *w_;
+	Context *c_;
+};
 
 void on_stats_signal(int)
 {
@@ -95,6 +117,8 @@ bool opcode_has_no_reply(std::uint32_t op)
 
 int wake_signal() { return SIGRTMIN + 4; }
 
+Context *serving_context() { return t_context; }
+
 std::unique_ptr<Session> Session::mount(Filesystem &fs, const MountOptions &mount,
 					const SessionOptions &opts, std::string &error)
 {
@@ -133,6 +157,7 @@ SessionImpl::~SessionImpl()
 {
 	SessionImpl *self = this;
 	g_signal_session.compare_exchange_strong(self, nullptr);
+	end_deferrals();
 	if (!workers_.empty())
 		stop_workers();
 	if (event_fd_ >= 0)
@@ -226,7 +251,8 @@ int SessionImpl::run()
 		mounted_ = false;
 	}
 	// While the workers still serve: a queued notification may wait for
-	// a request in flight to be answered.
+	// a request in flight to be answered, also a deferred one.
+	end_deferrals();
 	notifier_.stop();
 	waits_.stop();
 	stop_workers();
@@ -346,6 +372,7 @@ void SessionImpl::process(Worker &w, std::size_t n)
 		// the arguments; handlers see only the arguments.
 		c.args = protocol::ArgReader(std::span<const std::byte>(
 			w.in.data() + sizeof(h), n - sizeof(h) - ext));
+		Serving serving(w, c);
 		op->handler(c);
 		if (!c.replied && !no_reply)
 			c.reply_error(EIO); // a handler bug must not hang the caller
@@ -372,18 +399,26 @@ bool SessionImpl::wait_elsewhere(Context &c, std::function<Errno(const Request &
 				wait_shards_.pop_back();
 			}
 		}
-		t_serving = &w;
 		Context wc{*this, w, fs_, h, {}, req, false, 0, t0};
-		wc.reply_error_or_ok(interrupted ? EINTR : call(wc.req));
+		wc.can_defer = false; // the request's bytes stayed with the worker
+		{
+			Serving serving(w, wc);
+			wc.reply_error_or_ok(interrupted ? EINTR : call(wc.req));
+		}
 		w.stats->finished(h.opcode, now_ns() - t0);
-		t_serving = nullptr;
 		if (!w.notes.empty())
 			notifier_.queue(w.notes);
 		std::lock_guard<std::mutex> lock(wait_shards_mu_);
 		wait_shards_.push_back(w.stats);
 	};
-	if (!waits_.start(c.in.unique, c.in.uid, std::move(serve)))
-		return false;
+	{
+		// Under the registry's lock: an INTERRUPT read meanwhile by
+		// another worker finds either the wait or its early entry.
+		std::lock_guard<std::mutex> l(deferrals_->mu);
+		const bool interrupted = deferrals_->early.take(c.in.unique);
+		if (!waits_.start(c.in.unique, c.in.uid, interrupted, std::move(serve)))
+			return false;
+	}
 	c.replied = true;
 	c.handed_off = true;
 	return true;
@@ -392,6 +427,8 @@ bool SessionImpl::wait_elsewhere(Context &c, std::function<Errno(const Request &
 bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
 		    std::span<const std::byte> c)
 {
+	if (deferred) // the handler deferred the request: the answer comes later
+		return true;
 	abi::fuse_out_header oh{};
 	oh.len = static_cast<std::uint32_t>(sizeof(oh) + a.size() + b.size() + c.size());
 	oh.error = error;
@@ -414,6 +451,125 @@ bool Context::reply(std::span<const std::byte> a, std::span<const std::byte> b,
 		std::fprintf(stderr, "fuse: -> %llu error %d len %u%s\n",
 			     (unsigned long long)in.unique, error, oh.len, rc ? " (lost)" : "");
 	return rc == 0;
+}
+
+// --- asynchronous replies (deferred.h) ------------------------------------
+
+PendingReply SessionImpl::defer(Context &c)
+{
+	if (c.deferred || c.resumed || !c.can_defer || c.replied)
+		return {};
+	DeferralCore &core = *deferrals_;
+	std::lock_guard<std::mutex> l(core.mu);
+	if (core.ending)
+		return {};
+	Deferred *d;
+	if (core.free.empty()) {
+		core.all.push_back(std::make_unique<Deferred>());
+		d = core.all.back().get();
+	} else {
+		d = core.free.back();
+		core.free.pop_back();
+	}
+	d->in.assign(c.worker.in.data(), c.worker.in.data() + c.in.len);
+	d->channel = c.worker.channel;
+	d->req = c.req;
+	d->t0 = c.t0;
+	d->interrupted.store(core.early.take(c.in.unique));
+	d->core = deferrals_;
+	d->live_index = core.live.size();
+	core.live.push_back(d);
+	core.deferred_total++;
+	core.max_in_flight = std::max(core.max_in_flight, core.live.size());
+	c.deferred = d;
+	c.replied = true;
+	c.handed_off = true;
+	return Deferred::handle(d);
+}
+
+std::unique_ptr<Worker> SessionImpl::new_answering_worker()
+{
+	auto w = std::make_unique<Worker>();
+	w->session = this;
+	{
+		std::lock_guard<std::mutex> lock(wait_shards_mu_);
+		w->stats = &stats_.new_shard();
+	}
+	w->out.resize(out_size_);
+	w->counted.reserve(out_size_ / abi::direntplus_size(1));
+	return w;
+}
+
+void SessionImpl::answer_deferred(Deferred &d, Worker &w, std::shared_ptr<void> state, int error)
+{
+	abi::fuse_in_header h;
+	std::memcpy(&h, d.in.data(), sizeof(h));
+	w.channel = d.channel;
+	Context c{*this, w, fs_, h, {}, d.req, false, 0, d.t0};
+	c.resumed = true;
+	c.req.resumed = true;
+	c.req.resume_state = std::move(state);
+	{
+		Serving serving(w, c);
+		if (error) {
+			c.reply_error(error);
+		} else {
+			const std::size_t ext = static_cast<std::size_t>(h.total_extlen) * 8;
+			c.args = protocol::ArgReader(std::span<const std::byte>(
+				d.in.data() + sizeof(h), h.len - sizeof(h) - ext));
+			opcode_info(h.opcode)->handler(c);
+			if (!c.replied)
+				c.reply_error(EIO);
+		}
+	}
+	w.stats->finished(h.opcode, now_ns() - d.t0);
+	if (!w.notes.empty())
+		notifier_.queue(w.notes);
+	w.channel.reset();
+}
+
+void SessionImpl::interrupt(std::uint64_t unique)
+{
+	std::function<void()> fn;
+	{
+		std::lock_guard<std::mutex> l(deferrals_->mu);
+		auto &live = deferrals_->live;
+		auto it = std::find_if(live.begin(), live.end(),
+				       [&](Deferred *d) { return d->req.unique == unique; });
+		if (it != live.end()) {
+			(*it)->interrupted.store(true);
+			fn = std::move((*it)->on_interrupt);
+			(*it)->on_interrupt = nullptr;
+		} else if (!waits_.interrupt(unique)) {
+			deferrals_->early.add(unique, now_ns());
+		}
+	}
+	if (fn)
+		fn(); // outside the lock: it may answer the request at once
+}
+
+void SessionImpl::end_deferrals()
+{
+	DeferralCore &core = *deferrals_;
+	std::unique_lock<std::mutex> l(core.mu);
+	if (!core.session)
+		return;
+	core.ending = true;
+	core.idle.wait(l, [&] { return core.running == 0; });
+	if (!core.live.empty()) {
+		std::unique_ptr<Worker> w = new_answering_worker();
+		for (Deferred *d : core.live) {
+			abi::fuse_in_header h;
+			std::memcpy(&h, d->in.data(), sizeof(h));
+			w->channel = d->channel;
+			Context c{*this, *w, fs_, h, {}, d->req, false, 0, d->t0};
+			c.reply_error(EIO); // lost, most likely: the connection is ending
+			w->stats->finished(h.opcode, now_ns() - d->t0);
+			d->answered = true;
+		}
+		core.live.clear();
+	}
+	core.session = nullptr;
 }
 
 bool Context::reply_error(Errno e)
@@ -479,6 +635,15 @@ Errno SessionImpl::notify(const struct iovec *iov, int count)
 int SessionImpl::open_backing(int fd) { return transport_->backing_open(fd); }
 
 void SessionImpl::close_backing(int backing_id) { transport_->backing_close(backing_id); }
+
+SessionStats SessionImpl::stats() const
+{
+	SessionStats s = stats_.snapshot();
+	std::lock_guard<std::mutex> l(deferrals_->mu);
+	s.deferred = deferrals_->deferred_total;
+	s.deferred_max_in_flight = deferrals_->max_in_flight;
+	return s;
+}
 
 std::string SessionImpl::stats_json() const { return stats().json(fs_.stats_json_fields()); }
 

@@ -6,6 +6,7 @@
 
 #include "protocol/abi.h"
 #include "protocol/arg_reader.h"
+#include "session/deferred.h"
 #include "session/mount.h"
 #include "session/notifier.h"
 #include "session/opcodes.h"
@@ -57,7 +58,10 @@ struct Context {
 	bool replied = false;
 	std::int32_t error = 0; // what was replied, for the counters
 	std::uint64_t t0 = 0;   // when it was read (ns), for the latency
-	bool handed_off = false; // served by a wait's thread (wait_elsewhere)
+	bool handed_off = false; // served by a wait's thread, or deferred
+	Deferred *deferred = nullptr; // defer()ed while being served: nothing is sent
+	bool resumed = false;         // an answer to a deferred request
+	bool can_defer = true;        // false on a wait's thread (no request bytes)
 
 	// Body space in the worker's reply buffer.
 	std::span<std::byte> out_space() { return worker.out; }
@@ -80,6 +84,9 @@ struct Context {
 // The real-time signal that interrupts a worker's or a wait's system call.
 int wake_signal();
 
+// The request this thread is serving (a handler is running), if any.
+Context *serving_context();
+
 class SessionImpl final : public Session {
 public:
 	SessionImpl(Filesystem &fs, std::unique_ptr<Transport> t, const SessionOptions &opts);
@@ -94,7 +101,7 @@ public:
 	int open_backing(int fd) override;
 	void close_backing(int backing_id) override;
 	const ConnectionInfo &connection() const override { return conn_; }
-	SessionStats stats() const override { return stats_.snapshot(); }
+	SessionStats stats() const override;
 	std::string stats_json() const override;
 
 	void set_mount(const MountHandle &m) { mount_ = m; mounted_ = true; }
@@ -110,12 +117,24 @@ public:
 	// `call` may block without bound and its result is replied there.
 	// false (nothing done) when no wait can be started.
 	bool wait_elsewhere(Context &c, std::function<Errno(const Request &)> call);
-	void interrupt_wait(std::uint64_t unique) { waits_.interrupt(unique); }
+	// FUSE_INTERRUPT: of a deferred request, of a wait, or of one not seen
+	// yet (kept for the deferral or wait that comes, deferred.h).
+	void interrupt(std::uint64_t unique);
+
+	// Asynchronous replies (deferred.h).
+	PendingReply defer(Context &c);
+	std::unique_ptr<Worker> new_answering_worker();
+	// Answers d on this thread: runs its handler again (error 0) or
+	// replies error.
+	void answer_deferred(Deferred &d, Worker &w, std::shared_ptr<void> state, int error);
 
 private:
 	void worker_loop(Worker &w);
 	void process(Worker &w, std::size_t n);
 	void stop_workers();
+	// Refuses new deferrals, waits for answers being made, answers EIO to
+	// every request still deferred.
+	void end_deferrals();
 	void write_stats(bool at_exit);
 	void wake_main(std::uint64_t why);
 	Errno notify(const struct iovec *iov, int count);
@@ -138,6 +157,7 @@ private:
 	Notifier notifier_{*transport_};
 	std::mutex wait_shards_mu_;
 	std::vector<StatsShard *> wait_shards_; // free ones, for waits' threads
+	std::shared_ptr<DeferralCore> deferrals_ = std::make_shared<DeferralCore>(this);
 	Waits waits_{wake_signal()};            // last: its threads use the rest
 };
 

@@ -126,7 +126,8 @@ std::string SessionStats::json(std::string_view fs_fields) const
 	}
 	std::string out = "{\"requests\":{" + req + "},\n\"errors\":{" + errors +
 			  "},\n\"latency_us\":{" + latency + "},\n\"malformed\":" +
-			  std::to_string(malformed);
+			  std::to_string(malformed) + ",\n\"deferred\":" + std::to_string(deferred) +
+			  ",\"deferred_max_in_flight\":" + std::to_string(deferred_max_in_flight);
 	if (!fs_fields.empty())
 		out += ",\n\"fs\":{" + std::string(fs_fields) + "}";
 	out += "}\n";

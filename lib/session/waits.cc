@@ -10,10 +10,9 @@
 namespace atomfs::fuse {
 namespace {
 
-constexpr std::size_t kEarlyInterrupts = 64;
-// An interrupted call that has not returned after this many signals, one
-// per millisecond, ignores EINTR; the worker that read the INTERRUPT stops
-// signalling then.
+// A signal can land just before the thread enters its blocking call and
+// be lost; so an interrupted wait is signalled once a millisecond until
+// its call returns, at most this many times (a call that ignores EINTR).
 constexpr int kInterruptSignals = 200;
 
 void on_interrupt_signal(int) {} // only interrupts a blocking call
@@ -44,7 +43,8 @@ void Waits::reap_locked()
 	}
 }
 
-bool Waits::start(std::uint64_t unique, std::uint32_t uid, std::function<void(bool)> serve)
+bool Waits::start(std::uint64_t unique, std::uint32_t uid, bool interrupted,
+		  std::function<void(bool)> serve)
 {
 	std::lock_guard<std::mutex> lock(mu_);
 	reap_locked();
@@ -57,19 +57,15 @@ bool Waits::start(std::uint64_t unique, std::uint32_t uid, std::function<void(bo
 	auto w = std::make_unique<Wait>();
 	w->unique = unique;
 	w->uid = uid;
-	auto early = std::find(early_.begin(), early_.end(), unique);
-	if (early != early_.end()) {
-		w->interrupted = true;
-		early_.erase(early);
-	}
+	w->interrupted = interrupted;
 	Wait *wp = w.get();
 	w->thread = std::thread([this, wp, serve = std::move(serve)] {
-		bool interrupted;
+		bool intr;
 		{
 			std::lock_guard<std::mutex> l(mu_);
-			interrupted = wp->interrupted;
+			intr = wp->interrupted;
 		}
-		serve(interrupted);
+		serve(intr);
 		std::lock_guard<std::mutex> l(mu_);
 		wp->finished = true;
 	});
@@ -77,30 +73,41 @@ bool Waits::start(std::uint64_t unique, std::uint32_t uid, std::function<void(bo
 	return true;
 }
 
-// A signal can land just before the thread enters its blocking call and
-// be lost; so it is repeated until the call has returned.
-void Waits::interrupt(std::uint64_t unique)
+bool Waits::interrupt(std::uint64_t unique)
 {
-	for (int i = 0; i < kInterruptSignals; i++) {
-		{
-			std::lock_guard<std::mutex> lock(mu_);
-			auto it = std::find_if(waits_.begin(), waits_.end(),
-					       [&](const auto &w) { return w->unique == unique; });
-			if (it == waits_.end()) {
-				if (i == 0) { // not started yet, or not a wait at all
-					early_.push_back(unique);
-					if (early_.size() > kEarlyInterrupts)
-						early_.pop_front();
-				}
-				return;
+	std::lock_guard<std::mutex> lock(mu_);
+	auto it = std::find_if(waits_.begin(), waits_.end(),
+			       [&](const auto &w) { return w->unique == unique; });
+	if (it == waits_.end())
+		return false;
+	Wait &w = **it;
+	if (w.finished || w.interrupted)
+		return true;
+	w.interrupted = true;
+	arm_interrupt_signal(signal_);
+	pthread_kill(w.thread.native_handle(), signal_);
+	w.signals = 1;
+	if (!resignal_.joinable() && !stopping_)
+		resignal_ = std::thread([this] { resignal_loop(); });
+	wake_.notify_one();
+	return true;
+}
+
+void Waits::resignal_loop()
+{
+	std::unique_lock<std::mutex> lock(mu_);
+	while (!stopping_) {
+		bool more = false;
+		for (auto &w : waits_) {
+			if (w->interrupted && !w->finished && w->signals < kInterruptSignals) {
+				pthread_kill(w->thread.native_handle(), signal_);
+				more = ++w->signals < kInterruptSignals || more;
 			}
-			if ((*it)->finished)
-				return;
-			(*it)->interrupted = true;
-			arm_interrupt_signal(signal_);
-			pthread_kill((*it)->thread.native_handle(), signal_);
 		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(1));
+		if (more)
+			wake_.wait_for(lock, std::chrono::milliseconds(1));
+		else
+			wake_.wait(lock);
 	}
 }
 
@@ -108,6 +115,13 @@ void Waits::stop()
 {
 	std::unique_lock<std::mutex> lock(mu_);
 	stopping_ = true;
+	wake_.notify_all();
+	if (resignal_.joinable()) {
+		std::thread t = std::move(resignal_);
+		lock.unlock();
+		t.join();
+		lock.lock();
+	}
 	for (;;) {
 		bool running = false;
 		for (auto &w : waits_) {

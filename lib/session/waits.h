@@ -10,11 +10,12 @@
 // FUSE_INTERRUPT for such a request (the caller got a signal) signals its
 // thread until the filesystem's call returns (EINTR from the blocking system
 // call), and that is replied: the kernel restarts the system call or lets the
-// caller die.
+// caller die. The repeated signals come from a thread of the Waits, so the
+// worker that read the INTERRUPT goes back to serving at once.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <list>
 #include <memory>
@@ -38,14 +39,15 @@ public:
 	Waits &operator=(const Waits &) = delete;
 
 	// Runs serve(interrupted) on a new thread for the request `unique` of
-	// caller `uid` (interrupted: its INTERRUPT came first). false when the
-	// session is ending, when the caller already has kMaxWaitsPerUid waits
-	// (one user's waits must not use up the others' share), or when
-	// kMaxWaits are running in all.
-	bool start(std::uint64_t unique, std::uint32_t uid,
+	// caller `uid` (interrupted: its INTERRUPT came first, the caller knows
+	// it). false when the session is ending, when the caller already has
+	// kMaxWaitsPerUid waits (one user's waits must not use up the others'
+	// share), or when kMaxWaits are running in all.
+	bool start(std::uint64_t unique, std::uint32_t uid, bool interrupted,
 		   std::function<void(bool interrupted)> serve);
-	// The kernel's FUSE_INTERRUPT for `unique`.
-	void interrupt(std::uint64_t unique);
+	// The kernel's FUSE_INTERRUPT for `unique`: false when no such wait
+	// was started.
+	bool interrupt(std::uint64_t unique);
 	// Interrupts every wait and joins the threads.
 	void stop();
 
@@ -58,16 +60,17 @@ private:
 		std::uint32_t uid = 0;
 		std::thread thread;
 		bool interrupted = false;
+		int signals = 0; // sent since the INTERRUPT
 		bool finished = false;
 	};
 	void reap_locked();
+	void resignal_loop();
 
 	const int signal_;
 	std::mutex mu_;
+	std::condition_variable wake_; // an interrupted wait to signal, or stop
 	std::list<std::unique_ptr<Wait>> waits_;
-	// INTERRUPTs read before their request's wait started (another worker
-	// read them first); a few suffice, the window is one hand-over.
-	std::deque<std::uint64_t> early_;
+	std::thread resignal_; // started at the first INTERRUPT
 	bool stopping_ = false;
 };
 

@@ -16,7 +16,7 @@ prefix=$tmp/prefix
 libdir=$(dirname "$(find "$prefix" -name libatomfs_fuse.a)")
 
 headers=$(cd "$prefix/include" && find . -type f | sort | tr '\n' ' ')
-want='./atomfs/fuse/filesystem.h ./atomfs/fuse/session.h ./atomfs/fuse/stats.h ./atomfs/fuse/testing/fake_kernel.h ./atomfs/fuse/version.h '
+want='./atomfs/fuse/filesystem.h ./atomfs/fuse/pending_reply.h ./atomfs/fuse/session.h ./atomfs/fuse/stats.h ./atomfs/fuse/testing/fake_kernel.h ./atomfs/fuse/version.h '
 [ "$headers" = "$want" ] || fail "installed headers: $headers (want $want)"
 soname=$(objdump -p "$libdir/libatomfs_fuse.so" | awk '$1 == "SONAME" {print $2}')
 case $soname in libatomfs_fuse.so.[0-9]*) ;; *) fail "SONAME '$soname'" ;; esac

@@ -552,6 +552,31 @@ TEST(FuseLockWaits, BlockingFlockWaitsOffTheWorkerAndEndsOnInterrupt)
 	EXPECT_EQ(errors["SETLKW"], 1u);
 }
 
+// An INTERRUPT read before its SETLKW (another worker read it first) still
+// ends the wait, after a thousand INTERRUPTs of requests answered long ago:
+// a 64-entry FIFO of early INTERRUPTs lost it, and the caller, SIGKILLed,
+// stayed in D state until the lock was free.
+TEST(FuseLockWaits, EarlyInterruptSurvivesManyOthers)
+{
+	WaitingFlockFs fs;
+	FakeKernel k(fs, one_thread());
+	ASSERT_EQ(k.init().error, 0);
+	const std::uint64_t u = 9001;
+	fuse_interrupt_in intr{u};
+	k.send_raw(frame(FUSE_INTERRUPT, u | 1, 0, bytes_of(intr)));
+	for (std::uint64_t i = 0; i < 1000; i++) {
+		fuse_interrupt_in other{20000 + 2 * i};
+		k.send_raw(frame(FUSE_INTERRUPT, other.unique | 1, 0, bytes_of(other)));
+	}
+	k.send_raw(frame(FUSE_SETLKW, u, kFile, flock_args(F_WRLCK)));
+	auto r = k.receive(20000);
+	ASSERT_TRUE(r);
+	EXPECT_EQ(r->unique, u);
+	EXPECT_EQ(r->error, -EINTR);
+	// Answered without waiting for the lock at all.
+	EXPECT_EQ(fs.ops, (std::vector<int>{LOCK_EX | LOCK_NB}));
+}
+
 // One user's waits cannot use up the others' share: past
 // Waits::kMaxWaitsPerUid waits of one uid only that uid gets ENOLCK.
 TEST(FuseLockWaits, QuotaIsPerUid)

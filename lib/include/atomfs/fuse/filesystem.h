@@ -3,9 +3,9 @@
 /// The interface a filesystem implements to be served by atomfs::fuse.
 ///
 /// Model: inode-based, like libfuse's low-level API and go-fuse's raw layer.
-/// Each request is handled synchronously on the worker thread that read it;
-/// a handler returns 0 on success or a positive errno, and fills its
-/// out-parameters only on success. Every method has a default that answers
+/// Each request is handled synchronously on the worker thread that read it,
+/// unless the handler defers it (pending_reply.h); a handler returns 0 on
+/// success or a positive errno, and fills its out-parameters only on success. Every method has a default that answers
 /// ENOSYS, except open_atomic(), whose default is built from lookup + open +
 /// create (+ opendir), so that every filesystem gets one-request opens for
 /// free when the kernel speaks FUSE_OPEN_ATOMIC.
@@ -22,8 +22,11 @@
 #include <sys/statvfs.h>
 #include <sys/types.h>
 
+#include <atomfs/fuse/pending_reply.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -67,6 +70,10 @@ struct Request {
 	/// CREATE, OPEN_ATOMIC and TMPFILE (kOpenKillSuidgid), and
 	/// fuse_setxattr_in.setxattr_flags for SETXATTR (kSetxattrAclKillSgid).
 	std::uint32_t fuse_flags = 0;
+	/// The method runs again through PendingReply::resume()
+	/// (pending_reply.h).
+	bool resumed = false;
+	std::shared_ptr<void> resume_state; ///< what resume() was given
 };
 
 /// Duties the kernel hands over with FUSE_HANDLE_KILLPRIV_V2 and

@@ -51,6 +51,10 @@ struct SessionStats {
 	/// Requests too short or inconsistent to dispatch (answered EINVAL or
 	/// dropped).
 	std::uint64_t malformed = 0;
+	/// Requests a handler deferred (pending_reply.h).
+	std::uint64_t deferred = 0;
+	/// The most deferred requests that waited for their answer at once.
+	std::uint64_t deferred_max_in_flight = 0;
 
 	/// The entry for the opcode called `name`, or nullptr if none came.
 	const RequestStats *find(std::string_view name) const;
@@ -58,7 +62,8 @@ struct SessionStats {
 	std::uint64_t count(std::string_view name) const;
 	/// As JSON: {"requests":{"LOOKUP":3,...},"errors":{...},
 	/// "latency_us":{"LOOKUP":{"count":..,"mean":..,"p50":..,"p99":..,
-	/// "max":..},...},"malformed":0[,"fs":{fs_fields}]}. "requests" and
+	/// "max":..},...},"malformed":0,"deferred":0,"deferred_max_in_flight":0
+	/// [,"fs":{fs_fields}]}. "requests" and
 	/// "errors" are flat objects of non-zero counters, easy for shell tools.
 	/// `fs_fields` are members the filesystem adds (without braces).
 	std::string json(std::string_view fs_fields = {}) const;
