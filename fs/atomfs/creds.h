@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -113,19 +114,37 @@ public:
 			if (set_groups)
 				groups_set_ = ngroups > 0 ? ::syscall(sys::setgroups, ngroups, groups) == 0
 							  : ::syscall(sys::setgroups, 1, &g) == 0;
+			failed_ = set_groups && !groups_set_;
 		} else {
+			// The thread keeps groups of its own (the server's): they
+			// must be replaced, or the caller would act with them.
 			save_and_set_groups(g, groups, ngroups);
+			failed_ = !groups_set_;
 		}
 		// gid first: after dropping fsuid we would still be allowed to, but
-		// keep the order the kernel's own helpers use.
+		// keep the order the kernel's own helpers use. Both report the old
+		// id whether or not they changed it (without CAP_SETUID/CAP_SETGID:
+		// a container, a systemd CapabilityBoundingSet); an invalid id (-1)
+		// changes nothing and reports the current one.
 		::syscall(sys::setfsgid, c.gid);
 		::syscall(sys::setfsuid, c.uid);
-		if (no_caps && ::syscall(SYS_capget, &caps_h_, caps_) == 0) {
-			__user_cap_data_struct none[2] = {caps_[0], caps_[1]};
-			none[0].effective = none[1].effective = 0;
-			caps_set_ = ::syscall(SYS_capset, &caps_h_, none) == 0;
+		if (::syscall(sys::setfsgid, -1) != static_cast<long>(c.gid) ||
+		    ::syscall(sys::setfsuid, -1) != static_cast<long>(c.uid))
+			failed_ = true;
+		if (no_caps) {
+			if (::syscall(SYS_capget, &caps_h_, caps_) == 0) {
+				__user_cap_data_struct none[2] = {caps_[0], caps_[1]};
+				none[0].effective = none[1].effective = 0;
+				caps_set_ = ::syscall(SYS_capset, &caps_h_, none) == 0;
+			}
+			failed_ = failed_ || !caps_set_;
 		}
+		if (failed_)
+			report_failure();
 	}
+	// false when the thread could not take the caller's credentials: the
+	// call must then be refused (EPERM), not made as root.
+	bool ok() const { return !failed_; }
 	~ScopedCreds()
 	{
 		if (!on_)
@@ -145,6 +164,14 @@ public:
 	ScopedCreds &operator=(const ScopedCreds &) = delete;
 
 private:
+	static void report_failure()
+	{
+		static std::atomic<bool> said{false};
+		if (!said.exchange(true))
+			std::fprintf(stderr, "atomfs: cannot act as the caller (setfsuid, setfsgid "
+					     "or setgroups refused; CAP_SETUID and CAP_SETGID "
+					     "needed): such calls are refused with EPERM\n");
+	}
 	static constexpr gid_t kNoGid = static_cast<gid_t>(-1);
 	void save_and_set_groups(gid_t g, const gid_t *groups, int ngroups)
 	{
@@ -166,6 +193,7 @@ private:
 	}
 	static constexpr int kMaxSaved = 32;
 	bool on_;
+	bool failed_ = false;
 	bool restore_empty_ = false;
 	bool groups_set_ = false;
 	int nsaved_ = 0;
@@ -265,8 +293,8 @@ template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op,
 		int r, err;
 		{
 			ScopedCreds creds(c, enabled, g.data(), static_cast<int>(g.size()));
-			r = op();
-			err = errno;
+			r = creds.ok() ? op() : -1;
+			err = creds.ok() ? errno : EPERM;
 		}
 		errno = err;
 		return r;
@@ -274,13 +302,13 @@ template <class Op> int as_caller(const fuse::Caller &c, bool enabled, Op &&op,
 	int r, err;
 	{
 		ScopedCreds creds(c, enabled);
-		r = op();
-		err = errno;
+		r = creds.ok() ? op() : -1;
+		err = creds.ok() ? errno : EPERM;
 	}
 	if (r < 0 && (err == EACCES || err == EPERM) && enabled && caller_groups(c, g)) {
 		ScopedCreds creds(c, enabled, g.data(), static_cast<int>(g.size()));
-		r = op();
-		err = errno;
+		r = creds.ok() ? op() : -1;
+		err = creds.ok() ? errno : EPERM;
 	}
 	errno = err;
 	return r;

@@ -593,6 +593,8 @@ fuse::Errno AtomFs::access(const Request &req, NodeId node, int mask)
 	if (Errno e = node_fd(node, in, fd))
 		return e;
 	ScopedCreds c(req.caller, as_root_);
+	if (!c.ok())
+		return EPERM;
 	ProcPath proc(fd.get());
 	if (::faccessat(AT_FDCWD, proc.c_str(), mask, AT_EACCESS) != 0)
 		return errno;

@@ -114,7 +114,9 @@ fuse::Errno AtomFs::setxattr(const Request &req, NodeId node, std::string_view n
 	} else {
 		const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
 		ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
-		r = ::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags);
+		r = c.ok() ? ::setxattr(proc.c_str(), xn.buf, value.data(), value.size(), flags) : -1;
+		if (!c.ok())
+			errno = EPERM;
 	}
 	if (r != 0) {
 		int e = errno;
@@ -183,6 +185,8 @@ fuse::Errno AtomFs::removexattr(const Request &req, NodeId node, std::string_vie
 			       : 0;
 	const bool as_caller = as_root_ && req.caller.uid != 0 && !kernel_checked(name);
 	ScopedCreds c(req.caller, as_caller, nullptr, -1, true);
+	if (!c.ok())
+		return EPERM;
 	if (::removexattr(proc.c_str(), xn.buf) != 0)
 		return errno;
 	return 0;
