@@ -87,7 +87,7 @@ case $want in
 *"lower, appended in place: one two"*"upper only, appended in place: upper-only changed"*) ;;
 *) fail "the oracle did not read the new bytes of files changed in place: the test is broken" ;;
 esac
-# KNOWN BUG of series v1 (issue 13; /work/notes/guest-findings.md): a copied-up
+# KNOWN BUG of series v1 (issue 13; kernel/design/revalidate-in-open.md): a copied-up
 # file looked up again has an atomfs upper and a lower dentry; atomfs's
 # ->d_revalidate() answers D_REVALIDATE_ATOMIC for the upper, overlayfs goes on to
 # the lower layer, whose "valid" it returns, so the expired upper entry is never
