@@ -29,13 +29,7 @@ import struct
 import subprocess
 import sys
 
-
-def outcome(fn):
-    try:
-        r = fn()
-        return "OK" if r is None else "OK " + str(r)
-    except OSError as e:
-        return errno.errorcode.get(e.errno, str(e.errno))
+from fsops import outcome  # same directory: OK, OK <value> or the errno name
 
 
 def write(path, data, mode, uid=0, gid=0):
